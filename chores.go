@@ -1,0 +1,105 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"gorm.io/gorm"
+
+	"github.com/gormcache/cache/internal/dialect"
+)
+
+// clearBatch is how many rows one ClearExpired statement deletes: small
+// enough that no statement holds the table (SQLite's write lock) for long.
+const clearBatch = 1000
+
+// ClearExpired deletes expired entries and returns how many it deleted.
+// Reads never delete, so expired entries stay in the table until this runs;
+// call it from a periodic job (or run [RunClearExpired]). It deletes in
+// batches of at most 1000 rows, each its own statement, so that writers
+// wait at most one batch; it stops between batches when db's context is
+// done.
+func ClearExpired(db *gorm.DB) (int64, error) {
+	o, err := start(db, "cache.clear_expired", "clear expired", "", false)
+	var total int64
+	if err == nil {
+		now := time.Now().UTC()
+		s := o.r.d.Stmt(dialect.ClearExpiredBatch)
+		for {
+			var n int64
+			n, err = o.r.exec(s, now, clearBatch)
+			total += n
+			if err != nil || n < clearBatch {
+				break
+			}
+		}
+	}
+	if o.span.IsRecording() {
+		o.span.SetAttributes(attribute.Int64("cache.deleted", total))
+	}
+	return total, o.end(err)
+}
+
+// RunClearExpired calls ClearExpired at once and then every interval, until
+// ctx is done; then it returns nil. It blocks: start it in a goroutine, which
+// the caller owns. A failed run is reported to db's GORM logger and retried
+// at the next tick. It returns an error only for an interval that is not
+// positive.
+func RunClearExpired(ctx context.Context, db *gorm.DB, every time.Duration) error {
+	if every <= 0 {
+		return fmt.Errorf("cache: run clear expired: interval %v is not positive", every)
+	}
+	if db == nil {
+		return errors.New("cache: run clear expired: nil *gorm.DB")
+	}
+	db = db.WithContext(ctx)
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		if _, err := ClearExpired(db); err != nil && ctx.Err() == nil {
+			db.Logger.Error(ctx, "%v", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// Statistics counts the entries in the cache table.
+type Statistics struct {
+	Total     int64 // all entries
+	Expired   int64 // expired, not yet cleared
+	Unexpired int64 // with an expiry still to come
+	Forever   int64 // that never expire
+}
+
+// Stats counts the entries, in one query.
+func Stats(db *gorm.DB) (Statistics, error) {
+	o, err := start(db, "cache.stats", "stats", "", false)
+	var st Statistics
+	if err == nil {
+		err = func() error {
+			now := time.Now().UTC()
+			rows, err := o.r.query(o.r.d.Stmt(dialect.Stats), now, now)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			if rows.Next() {
+				if err := rows.Scan(&st.Total, &st.Expired, &st.Unexpired, &st.Forever); err != nil {
+					return err
+				}
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			return rows.Close()
+		}()
+	}
+	return st, o.end(err)
+}

@@ -1,0 +1,208 @@
+// Package dialect holds the SQL that gormcache runs, one set per database.
+//
+// It is the only place that switches on a GORM dialector's name. Every
+// statement is written with "?" placeholders, the form GORM's Raw and Exec
+// take; Native rewrites them into the driver's own form for statements that
+// bypass GORM's callbacks.
+package dialect
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Table is the name of the cache table.
+const Table = "cached_items"
+
+// ID numbers the fixed statements so that callers can keep one prepared
+// statement per statement and connection pool in an array.
+type ID int
+
+// The fixed statements. Dynamic statements (SetMany) have no ID.
+const (
+	Get ID = iota
+	Exists
+	Set
+	Add
+	Increment
+	ReadRaw
+	Touch
+	Delete
+	GetMany
+	DeleteMany
+	Clear
+	Stats
+	ClearExpiredBatch
+	// NumIDs is the number of fixed statements.
+	NumIDs
+)
+
+// Stmt is one SQL statement in both placeholder forms.
+type Stmt struct {
+	ID       ID     // -1 for statements built at run time
+	Portable string // "?" placeholders, for GORM's Raw and Exec
+	Native   string // the driver's placeholders
+}
+
+// Dialect is the SQL for one database.
+type Dialect struct {
+	Name   string
+	stmts  [NumIDs]Stmt
+	dollar bool
+}
+
+// Stmt returns the fixed statement id.
+func (d *Dialect) Stmt(id ID) *Stmt { return &d.stmts[id] }
+
+// Build makes a run-time statement from portable SQL.
+func (d *Dialect) Build(portable string) Stmt {
+	return Stmt{ID: -1, Portable: portable, Native: d.native(portable)}
+}
+
+func (d *Dialect) native(q string) string {
+	if !d.dollar {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+// JSONType is the column type of a JSON value on the named database.
+func JSONType(name string) string {
+	switch name {
+	case "postgres":
+		return "jsonb"
+	case "mysql":
+		return "json"
+	default:
+		return "text"
+	}
+}
+
+// For returns the SQL for the GORM dialector with the given name.
+func For(name string) (*Dialect, error) {
+	switch name {
+	case "sqlite", "sqlite3":
+		return &sqlite, nil
+	case "postgres", "pgx":
+		return &postgres, nil
+	}
+	return nil, fmt.Errorf("unsupported database %q (gormcache supports sqlite and postgres)", name)
+}
+
+// Column list and live-entry condition shared by both databases. A live
+// entry never expires or expires at or after now (the bound parameter).
+const (
+	insertCols = `INSERT INTO "cached_items" ("key", "value", "expires_at", "created_at", "updated_at") VALUES `
+	live       = `("expires_at" IS NULL OR "expires_at" >= ?)`
+	// expiredOld is true when the row in the table has expired; the
+	// proposed row's created_at is "now".
+	expiredOld = `"cached_items"."expires_at" < excluded."created_at"`
+)
+
+var common = map[ID]string{
+	Get:    `SELECT "value" FROM "cached_items" WHERE "key" = ? AND ` + live,
+	Exists: `SELECT 1 FROM "cached_items" WHERE "key" = ? AND ` + live,
+	Set: insertCols + `(?, ?, ?, ?, ?) ON CONFLICT ("key") DO UPDATE SET ` +
+		`"value" = excluded."value", "expires_at" = excluded."expires_at", "updated_at" = excluded."updated_at"`,
+	// Add replaces only an expired row, as a fresh entry.
+	Add: insertCols + `(?, ?, ?, ?, ?) ON CONFLICT ("key") DO UPDATE SET ` +
+		`"value" = excluded."value", "expires_at" = excluded."expires_at", ` +
+		`"created_at" = excluded."created_at", "updated_at" = excluded."updated_at" ` +
+		`WHERE ` + expiredOld,
+	ReadRaw: `SELECT "value" FROM "cached_items" WHERE "key" = ?`,
+	Touch:   `UPDATE "cached_items" SET "expires_at" = ?, "updated_at" = ? WHERE "key" = ? AND ` + live,
+	Delete:  `DELETE FROM "cached_items" WHERE "key" = ?`,
+	Clear:   `DELETE FROM "cached_items"`,
+	Stats: `SELECT COUNT(*), ` +
+		`COUNT(CASE WHEN "expires_at" < ? THEN 1 END), ` +
+		`COUNT(CASE WHEN "expires_at" >= ? THEN 1 END), ` +
+		`COUNT(CASE WHEN "expires_at" IS NULL THEN 1 END) FROM "cached_items"`,
+}
+
+// incrementSet is the shared part of the increment upserts: a missing or
+// expired entry becomes a fresh one holding delta with the new expiry; a live
+// one keeps its expiry and creation time.
+const incrementSet = ` ON CONFLICT ("key") DO UPDATE SET "value" = CASE WHEN ` + expiredOld + ` OR %[1]s("cached_items"."value") = 'null' ` +
+	`THEN excluded."value" ELSE %[2]s END, ` +
+	`"expires_at" = CASE WHEN ` + expiredOld + ` THEN excluded."expires_at" ELSE "cached_items"."expires_at" END, ` +
+	`"created_at" = CASE WHEN ` + expiredOld + ` THEN excluded."created_at" ELSE "cached_items"."created_at" END, ` +
+	`"updated_at" = excluded."updated_at" ` +
+	`WHERE ` + expiredOld + ` OR %[1]s("cached_items"."value") = 'null' OR %[3]s `
+
+var sqlite = build("sqlite", false, map[ID]string{
+	// The WHERE clause refuses (no row returned) a value that is not a JSON
+	// integer or whose sum would leave int64, so nothing is written and no
+	// SQL error aborts the caller's transaction.
+	Increment: insertCols + `(?, CAST(? AS TEXT), ?, ?, ?)` + fmt.Sprintf(incrementSet, "json_type",
+		`CAST(json_extract("cached_items"."value", '$') + CAST(excluded."value" AS INTEGER) AS TEXT)`,
+		`(json_type("cached_items"."value") = 'integer' AND CASE WHEN CAST(excluded."value" AS INTEGER) >= 0 `+
+			`THEN json_extract("cached_items"."value", '$') <= 9223372036854775807 - CAST(excluded."value" AS INTEGER) `+
+			`ELSE json_extract("cached_items"."value", '$') >= (-9223372036854775807 - 1) - CAST(excluded."value" AS INTEGER) END)`) +
+		`RETURNING CAST("value" AS INTEGER)`,
+	GetMany:    `SELECT "key", "value" FROM "cached_items" WHERE "key" IN (SELECT "value" FROM json_each(?)) AND ` + live,
+	DeleteMany: `DELETE FROM "cached_items" WHERE "key" IN (SELECT "value" FROM json_each(?))`,
+	ClearExpiredBatch: `DELETE FROM "cached_items" WHERE "id" IN ` +
+		`(SELECT "id" FROM "cached_items" WHERE "expires_at" < ? ORDER BY "expires_at" LIMIT ?)`,
+})
+
+var postgres = build("postgres", true, map[ID]string{
+	// As for SQLite; CASE keeps the numeric cast away from values that are
+	// not integers, since PostgreSQL does not short-circuit AND.
+	Increment: insertCols + `(?, to_jsonb(CAST(? AS bigint)), ?, ?, ?)` + fmt.Sprintf(incrementSet, "jsonb_typeof",
+		`to_jsonb(CAST(CAST("cached_items"."value" AS text) AS bigint) + CAST(CAST(excluded."value" AS text) AS bigint))`,
+		`CASE WHEN jsonb_typeof("cached_items"."value") = 'number' AND CAST("cached_items"."value" AS text) ~ '^-{0,1}[0-9]+$' `+
+			`THEN CAST(CAST("cached_items"."value" AS text) AS numeric) + CAST(CAST(excluded."value" AS text) AS numeric) `+
+			`BETWEEN -9223372036854775808 AND 9223372036854775807 ELSE false END`) +
+		`RETURNING CAST(CAST("value" AS text) AS bigint)`,
+	GetMany: `SELECT "key", "value" FROM "cached_items" WHERE "key" IN ` +
+		`(SELECT jsonb_array_elements_text(CAST(? AS jsonb))) AND ` + live,
+	DeleteMany: `DELETE FROM "cached_items" WHERE "key" IN (SELECT jsonb_array_elements_text(CAST(? AS jsonb)))`,
+	// = ANY(ARRAY(...)) keeps the planner on the expires_at index; IN
+	// (SELECT ... LIMIT n) scans the whole table for every batch.
+	ClearExpiredBatch: `DELETE FROM "cached_items" WHERE "id" = ANY(ARRAY(` +
+		`SELECT "id" FROM "cached_items" WHERE "expires_at" < ? ORDER BY "expires_at" LIMIT ?))`,
+})
+
+func build(name string, dollar bool, own map[ID]string) Dialect {
+	d := Dialect{Name: name, dollar: dollar}
+	for id := ID(0); id < NumIDs; id++ {
+		q, ok := own[id]
+		if !ok {
+			q, ok = common[id]
+		}
+		if !ok {
+			panic("dialect: no SQL for statement " + strconv.Itoa(int(id)) + " on " + name)
+		}
+		d.stmts[id] = Stmt{ID: id, Portable: q, Native: d.native(q)}
+	}
+	return d
+}
+
+// Migrations returns the statements AutoMigrate runs after GORM has created
+// or updated the table.
+func (d *Dialect) Migrations(unlogged bool) []string {
+	if d.Name != "postgres" {
+		return nil
+	}
+	// Cache rows churn: vacuum after 10% of them changed, not the default 20%.
+	m := []string{`ALTER TABLE "cached_items" SET (autovacuum_vacuum_scale_factor = 0.1)`}
+	if unlogged {
+		// Only a logged table is rewritten; running it again is a no-op.
+		m = append(m, `DO $$ BEGIN IF (SELECT relpersistence FROM pg_class WHERE oid = 'cached_items'::regclass) = 'p' `+
+			`THEN ALTER TABLE "cached_items" SET UNLOGGED; END IF; END $$`)
+	}
+	return m
+}

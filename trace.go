@@ -1,0 +1,100 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"gorm.io/gorm"
+)
+
+// tracerName names the instrumentation scope of the package's spans.
+const tracerName = "github.com/gormcache/cache"
+
+// tracer comes from the global provider. The global provider delegates to
+// one that the app sets later, so spans go where the app sends them even
+// when it sets its provider after this package is loaded.
+var tracer = otel.Tracer(tracerName)
+
+var clientSpan = trace.WithSpanKind(trace.SpanKindClient)
+
+// omitKeySetting is the GORM setting that WithoutKeyAttribute sets.
+const omitKeySetting = "gormcache:omit_key_attribute"
+
+// WithoutKeyAttribute returns a session of db whose cache operations leave
+// the cache.key attribute out of their spans, for apps whose keys hold
+// personal data. Use the returned *gorm.DB (or sessions made from it, such as
+// WithContext) for cache calls:
+//
+//	cacheDB := cache.WithoutKeyAttribute(db)
+//	cache.Cached(cacheDB.WithContext(ctx), "user:42:email").Get(&email)
+func WithoutKeyAttribute(db *gorm.DB) *gorm.DB {
+	return db.Set(omitKeySetting, true).Session(&gorm.Session{})
+}
+
+// op is one traced cache operation.
+type op struct {
+	r    runner
+	span trace.Span
+	name string // as in error messages: "get", "get many", ...
+	key  string
+	// hasKey is false for operations on many keys or the whole table.
+	hasKey bool
+}
+
+// start opens the span "cache.<span>" and the runner under its context.
+// The returned op is ready to use when err is nil; end must be called either
+// way.
+func start(db *gorm.DB, span, name, key string, hasKey bool) (op, error) {
+	o := op{name: name, key: key, hasKey: hasKey}
+	ctx := context.TODO()
+	if db != nil && db.Statement != nil && db.Statement.Context != nil {
+		ctx = db.Statement.Context
+	}
+	ctx, o.span = tracer.Start(ctx, span, clientSpan)
+	if hasKey && db != nil && o.span.IsRecording() {
+		if v, ok := db.Get(omitKeySetting); !ok || v != true {
+			o.span.SetAttributes(attribute.String("cache.key", key))
+		}
+	}
+	r, err := newRunner(db)
+	if err != nil {
+		return o, err
+	}
+	o.r = r.withContext(ctx)
+	return o, nil
+}
+
+// hit records whether a read found a live entry.
+func (o *op) hit(hit bool) {
+	if o.span.IsRecording() {
+		o.span.SetAttributes(attribute.Bool("cache.hit", hit))
+	}
+}
+
+// expires records the expiry an operation wrote.
+func (o *op) expires(t *time.Time) {
+	if t != nil && o.span.IsRecording() {
+		o.span.SetAttributes(attribute.String("cache.item.expires_at", t.Format(time.RFC3339Nano)))
+	}
+}
+
+// end closes the span and wraps err with the operation and key.
+func (o *op) end(err error) error {
+	if err != nil {
+		if o.hasKey {
+			err = fmt.Errorf("cache: %s %q: %w", o.name, o.key, err)
+		} else {
+			err = fmt.Errorf("cache: %s: %w", o.name, err)
+		}
+		o.span.RecordError(err)
+		o.span.SetStatus(codes.Error, errors.Unwrap(err).Error())
+	}
+	o.span.End()
+	return err
+}
