@@ -189,6 +189,8 @@ type flightResult struct {
 // hit. When compute fails, its error is returned wrapped and nothing is
 // stored. Concurrent misses of one key in one process call compute once;
 // calls inside a transaction share no computation with calls outside it.
+// Processes that miss at the same time may each call compute, but only the
+// first value stored is kept, and every caller returns that one.
 func GetOrSet[T any](db *gorm.DB, key string, compute func() (T, error), exp ...Expiration) (T, error) {
 	var v T
 	o, err := start(db, "cache.get_or_set", "get or set", key, true)
@@ -220,8 +222,16 @@ func GetOrSet[T any](db *gorm.DB, key string, compute func() (T, error), exp ...
 		if err != nil {
 			return nil, err
 		}
-		if err := o.store(dialect.Set, b, exp); err != nil {
+		// Add, not Set: another process may have stored a value since the
+		// miss, and then that value is the one every caller gets.
+		n, err := o.storeCount(dialect.Add, b, exp)
+		if err != nil {
 			return nil, err
+		}
+		if n == 0 {
+			if hit, err := o.get(&raw); err != nil || hit {
+				return flightResult{raw: raw}, err
+			}
 		}
 		v, computed = val, true
 		return flightResult{raw: b}, nil
@@ -413,11 +423,6 @@ func (o *op) writeCount(id dialect.ID, value any, exp []Expiration) (int64, erro
 		return 0, err
 	}
 	return o.storeCount(id, b, exp)
-}
-
-func (o *op) store(id dialect.ID, b []byte, exp []Expiration) error {
-	_, err := o.storeCount(id, b, exp)
-	return err
 }
 
 // storeCount runs the Set or Add upsert with encoded value b.
