@@ -30,7 +30,7 @@ func ClearExpired(db *gorm.DB) (int64, error) {
 		s := o.r.d.Stmt(dialect.ClearExpiredBatch)
 		for {
 			var n int64
-			n, err = o.r.exec(s, now, clearBatch)
+			n, err = o.r.exec(s, now, clearBatch, now)
 			total += n
 			if err != nil || n < clearBatch {
 				break

@@ -155,7 +155,7 @@ var sqlite = build("sqlite", false, map[ID]string{
 	GetMany:    `SELECT "key", "value" FROM "cached_items" WHERE "key" IN (SELECT "value" FROM json_each(?)) AND ` + live,
 	DeleteMany: `DELETE FROM "cached_items" WHERE "key" IN (SELECT "value" FROM json_each(?))`,
 	ClearExpiredBatch: `DELETE FROM "cached_items" WHERE "id" IN ` +
-		`(SELECT "id" FROM "cached_items" WHERE "expires_at" < ? ORDER BY "expires_at" LIMIT ?)`,
+		`(SELECT "id" FROM "cached_items" WHERE "expires_at" < ? ORDER BY "expires_at" LIMIT ?) AND "expires_at" < ?`,
 })
 
 var postgres = build("postgres", true, map[ID]string{
@@ -171,9 +171,12 @@ var postgres = build("postgres", true, map[ID]string{
 		`(SELECT jsonb_array_elements_text(CAST(? AS jsonb))) AND ` + live,
 	DeleteMany: `DELETE FROM "cached_items" WHERE "key" IN (SELECT jsonb_array_elements_text(CAST(? AS jsonb)))`,
 	// = ANY(ARRAY(...)) keeps the planner on the expires_at index; IN
-	// (SELECT ... LIMIT n) scans the whole table for every batch.
+	// (SELECT ... LIMIT n) scans the whole table for every batch. The outer
+	// expires_at test is not redundant: a row that a concurrent Set made
+	// live after the subquery's snapshot keeps its id, and only this
+	// condition, which PostgreSQL checks again on the updated row, spares it.
 	ClearExpiredBatch: `DELETE FROM "cached_items" WHERE "id" = ANY(ARRAY(` +
-		`SELECT "id" FROM "cached_items" WHERE "expires_at" < ? ORDER BY "expires_at" LIMIT ?))`,
+		`SELECT "id" FROM "cached_items" WHERE "expires_at" < ? ORDER BY "expires_at" LIMIT ?)) AND "expires_at" < ?`,
 })
 
 func build(name string, dollar bool, own map[ID]string) Dialect {
