@@ -2,6 +2,7 @@ package cache
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -624,4 +625,18 @@ func hex4(b []byte) int {
 		}
 	}
 	return n
+}
+
+// withContextErr makes err match the context's error with errors.Is when the
+// context is done: drivers report an interrupted call in their own words
+// (SQLite's "database is locked" when a deadline cuts a wait for the write
+// lock short), yet the caller asked for the deadline.
+func withContextErr(ctx context.Context, err error) error {
+	if ctx == nil {
+		return err
+	}
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%w (%w)", cerr, err)
+	}
+	return err
 }
