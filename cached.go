@@ -568,8 +568,118 @@ func encode(v any) ([]byte, error) {
 	if err := checkEscapes(b); err != nil {
 		return nil, err
 	}
+	// A json.Marshaler (json.RawMessage among them) may return invalid
+	// UTF-8 inside a string, which PostgreSQL refuses.
+	if !utf8.Valid(b) {
+		return nil, fmt.Errorf("%w: not valid UTF-8", ErrInvalidValue)
+	}
+	if err := checkNumbers(b); err != nil {
+		return nil, err
+	}
 	return b, nil
 }
+
+// PostgreSQL's jsonb keeps numbers as numeric, which holds at most this many
+// digits before the decimal point and after it.
+const (
+	maxIntDigits  = 131072
+	maxFracDigits = 16383
+)
+
+// checkNumbers refuses JSON numbers that PostgreSQL's numeric cannot hold
+// (1e131072, 1e-16384), so that SQLite refuses them as well. Only a value
+// with an exponent or longer than maxFracDigits can hold one, so others are
+// not scanned.
+func checkNumbers(b []byte) error {
+	if len(b) <= maxFracDigits && !hasExponent(b) {
+		return nil
+	}
+	for i := 0; i < len(b); {
+		switch c := b[i]; {
+		case c == '"':
+			i++
+			for i < len(b) {
+				j := bytes.IndexAny(b[i:], `"\`)
+				if j < 0 {
+					return nil
+				}
+				i += j
+				if b[i] == '\\' {
+					i += 2
+					continue
+				}
+				i++
+				break
+			}
+		case c == '-' || isDigit(c):
+			if c == '-' {
+				i++
+			}
+			start := i
+			for i < len(b) && isDigit(b[i]) {
+				i++
+			}
+			intLen := i - start
+			digits := b[start:i]
+			fracLen := 0
+			if i < len(b) && b[i] == '.' {
+				i++
+				fs := i
+				for i < len(b) && isDigit(b[i]) {
+					i++
+				}
+				fracLen = i - fs
+				digits = append(digits[:len(digits):len(digits)], b[fs:i]...)
+			}
+			exp := 0
+			if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+				i++
+				neg := false
+				if i < len(b) && (b[i] == '+' || b[i] == '-') {
+					neg = b[i] == '-'
+					i++
+				}
+				for i < len(b) && isDigit(b[i]) {
+					if exp < 1<<30 {
+						exp = exp*10 + int(b[i]-'0')
+					}
+					i++
+				}
+				if neg {
+					exp = -exp
+				}
+			}
+			if fracLen-exp > maxFracDigits {
+				return fmt.Errorf("%w: a number has more than %d digits after the decimal point, "+
+					"more than PostgreSQL can store", ErrInvalidValue, maxFracDigits)
+			}
+			zeros := 0
+			for zeros < len(digits) && digits[zeros] == '0' {
+				zeros++
+			}
+			if zeros < len(digits) && intLen-zeros+exp > maxIntDigits {
+				return fmt.Errorf("%w: a number has more than %d digits before the decimal point, "+
+					"more than PostgreSQL can store", ErrInvalidValue, maxIntDigits)
+			}
+		default:
+			i++
+		}
+	}
+	return nil
+}
+
+// hasExponent reports whether b may hold a number with an exponent: an e or
+// E right after a digit ("true" and "false" have none).
+func hasExponent(b []byte) bool {
+	for i := 1; i < len(b); i++ {
+		if (b[i] == 'e' || b[i] == 'E') && isDigit(b[i-1]) {
+			return true
+		}
+	}
+	return false
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // checkEscapes refuses the \u escapes that PostgreSQL's jsonb cannot hold
 // (NUL and unpaired surrogates), so that SQLite refuses them as well.
