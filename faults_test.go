@@ -32,6 +32,9 @@ type apiCall struct {
 // ones). computed counts GetOrSet computations.
 func allCalls(key string, computed *atomic.Int64) []apiCall {
 	second := key + "-2"
+	if key == "" {
+		second = "" // stays invalid
+	}
 	return []apiCall{
 		{"Set", true, func(db *gorm.DB) error { return cache.Cached(db, key).Set("new", cache.In(time.Hour)) }},
 		{"Add", true, func(db *gorm.DB) error { _, err := cache.Cached(db, second).Add("new"); return err }},
