@@ -12,6 +12,7 @@ type Expiration struct {
 	kind     expKind
 	relative time.Duration
 	absolute time.Time
+	seconds  float64 // whole seconds beyond a Duration's range
 }
 
 type expKind uint8
@@ -20,6 +21,7 @@ const (
 	expInvalid expKind = iota
 	expRelative
 	expAbsolute
+	expSeconds
 )
 
 // The range of expiry times both databases store and compare correctly:
@@ -53,15 +55,15 @@ func Seconds(s float64) Expiration {
 	if math.IsNaN(s) || math.IsInf(s, 0) {
 		return Expiration{}
 	}
-	// Beyond what a Duration holds (±292 years) only the year range check
-	// matters, so convert through whole seconds to an absolute time.
 	if math.Abs(s) < float64(math.MaxInt64/int64(time.Second)) {
 		return In(time.Duration(s * float64(time.Second)))
 	}
-	if s > 0 {
+	// Beyond what a Duration holds (±292 years) the time is still within
+	// years 1 to 9999 up to about ±3.2e11 seconds: resolve it at the call.
+	if math.Abs(s) > 1e12 {
 		return Expiration{kind: expAbsolute, absolute: maxExpiry.Add(time.Hour)}
 	}
-	return Expiration{kind: expAbsolute, absolute: minExpiry.Add(-time.Hour)}
+	return Expiration{kind: expSeconds, seconds: s}
 }
 
 // expiry resolves the optional Expiration of a call against now: nil means
@@ -80,6 +82,8 @@ func expiry(now time.Time, exp []Expiration) (*time.Time, error) {
 		t = now.Add(e.relative)
 	case expAbsolute:
 		t = e.absolute
+	case expSeconds:
+		t = time.Unix(now.Unix()+int64(e.seconds), int64(now.Nanosecond())).UTC()
 	default:
 		return nil, ErrInvalidExpiration
 	}
