@@ -50,7 +50,7 @@ var injections = []string{
 // Exec, the path taken when the app uses plugins such as otelgorm.
 type noopPlugin struct{}
 
-func (noopPlugin) Name() string               { return "gormcache-noop" }
+func (noopPlugin) Name() string              { return "gormcache-noop" }
 func (noopPlugin) Initialize(*gorm.DB) error { return nil }
 
 // TestSecurityInjection passes strings that look like SQL as keys, values
