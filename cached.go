@@ -596,20 +596,21 @@ func checkNumbers(b []byte) error {
 	}
 	for i := 0; i < len(b); {
 		switch c := b[i]; {
-		case c == '"':
+		case c == '"': // skip the string: up to a quote after an even run of backslashes
 			i++
-			for i < len(b) {
-				j := bytes.IndexAny(b[i:], `"\`)
+			for {
+				j := bytes.IndexByte(b[i:], '"')
 				if j < 0 {
 					return nil
 				}
-				i += j
-				if b[i] == '\\' {
-					i += 2
-					continue
+				i += j + 1
+				n := 0
+				for k := i - 2; k >= 0 && b[k] == '\\'; k-- {
+					n++
 				}
-				i++
-				break
+				if n%2 == 0 {
+					break
+				}
 			}
 		case c == '-' || isDigit(c):
 			if c == '-' {
