@@ -5,17 +5,27 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/uptrace/opentelemetry-go-extra/otelgorm"
 	"gorm.io/gorm"
 
 	cache "github.com/gormcache/cache"
 	"github.com/gormcache/cache/internal/cachetest"
 )
 
-// each runs fn on every backend, each with a fresh migrated database.
+// each runs fn on every backend, each with a fresh migrated database, twice:
+// once plain (statements go straight to the pool) and once with the otelgorm
+// plugin registered (statements go through GORM's callbacks).
 func each(t *testing.T, fn func(t *testing.T, db *gorm.DB)) {
 	t.Helper()
 	for _, b := range cachetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) { fn(t, b.DB) })
+		t.Run(b.Name+"+otelgorm", func(t *testing.T) {
+			_, err := cache.Clear(b.DB)
+			require.NoError(t, err)
+			db := cachetest.Reopen(t, b)
+			require.NoError(t, db.Use(otelgorm.NewPlugin(otelgorm.WithoutMetrics())))
+			fn(t, db)
+		})
 	}
 }
 
