@@ -16,6 +16,7 @@ import (
 	"gorm.io/gorm"
 
 	cache "github.com/gormcache/cache"
+	"github.com/gormcache/cache/internal/cachetest"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -795,5 +796,41 @@ func TestCallerSessionUnchanged(t *testing.T) {
 		require.NoError(t, q.Count(&n).Error)
 		require.EqualValues(t, 1, n, "the caller's query kept only its own condition")
 		require.EqualValues(t, 2, countRows(t, db))
+	})
+}
+
+func TestRejectedInputNeverReachesTheDatabase(t *testing.T) {
+	b := cachetest.SQLite(t)
+	db := cachetest.Reopen(t, b)
+	sqlDB, err := db.DB()
+	require.NoError(t, err)
+	require.NoError(t, sqlDB.Close())
+	// With the pool closed any query fails; validation errors come first.
+	require.ErrorIs(t, cache.Cached(db, "").Set(1), cache.ErrInvalidKey)
+	require.ErrorIs(t, cache.Cached(db, "k").Set(math.NaN()), cache.ErrInvalidValue)
+	require.ErrorIs(t, cache.Cached(db, "k").Set(1, cache.At(time.Time{})), cache.ErrInvalidExpiration)
+	_, err = cache.GetMany[int](db, []string{"a", ""})
+	require.ErrorIs(t, err, cache.ErrInvalidKey)
+	// A real call reports the closed database, wrapped.
+	err = cache.Cached(db, "k").Set(1)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), `cache: set "k": `)
+	require.Contains(t, err.Error(), "closed")
+}
+
+func TestUnsupportedDatabase(t *testing.T) {
+	require.Error(t, cache.Cached(nil, "k").Set(1))
+	_, err := cache.Stats(nil)
+	require.Error(t, err)
+}
+
+func TestCachedItemJSON(t *testing.T) {
+	each(t, func(t *testing.T, db *gorm.DB) {
+		require.NoError(t, cache.Cached(db, "j").Set(map[string]int{"a": 1}))
+		it := row(t, db, "j")
+		b, err := json.Marshal(it)
+		require.NoError(t, err)
+		require.Contains(t, string(b), `"Value":{"a":1}`, "the value embeds as JSON, not base64")
+		require.Equal(t, "j", cache.Cached(db, "j").Key())
 	})
 }
