@@ -834,3 +834,23 @@ func TestCachedItemJSON(t *testing.T) {
 		require.Equal(t, "j", cache.Cached(db, "j").Key())
 	})
 }
+
+func TestPrepareStmtSessions(t *testing.T) {
+	for _, b := range cachetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			db := cachetest.Reopen(t, b).Session(&gorm.Session{PrepareStmt: true})
+			require.NoError(t, cache.Cached(db, "p").Set(1))
+			n, err := cache.Cached(db, "p").Increment(2)
+			require.NoError(t, err)
+			require.EqualValues(t, 3, n)
+			require.NoError(t, db.Transaction(func(tx *gorm.DB) error {
+				_, err := cache.Cached(tx, "p").Increment(1)
+				return err
+			}))
+			v, ok, err := cache.Get[int](db, "p")
+			require.NoError(t, err)
+			require.True(t, ok)
+			require.Equal(t, 4, v)
+		})
+	}
+}
