@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -386,18 +387,9 @@ func browserlikeClient(t *testing.T) *http.Client {
 func readBody(t *testing.T, res *http.Response) string {
 	t.Helper()
 	defer func() { _ = res.Body.Close() }()
-	var sb strings.Builder
-	_, err := fmt.Fprint(&sb, "")
+	b, err := io.ReadAll(res.Body)
 	require.NoError(t, err)
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := res.Body.Read(buf)
-		sb.Write(buf[:n])
-		if err != nil {
-			break
-		}
-	}
-	return sb.String()
+	return string(b)
 }
 
 // mounted serves h under /admin/cache/ of a test server, as the docs say.
