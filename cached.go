@@ -210,7 +210,7 @@ func GetOrSet[T any](db *gorm.DB, key string, compute func() (T, error), exp ...
 	// The flight is keyed by the connection the call runs on: the pool, or
 	// the caller's transaction, which no other call may see into.
 	computed := false
-	res, err, _ := flights.Do(fmt.Sprintf("%p\x00%s", db.Statement.ConnPool, key), func() (any, error) {
+	res, err, _ := flights.Do(flightKey(db, key), func() (any, error) {
 		var raw json.RawMessage
 		if hit, err := o.get(&raw); err != nil || hit {
 			return flightResult{raw: raw}, err
@@ -246,6 +246,16 @@ func GetOrSet[T any](db *gorm.DB, key string, compute func() (T, error), exp ...
 		}
 	}
 	return v, o.end(err)
+}
+
+// flightKey names the connection a call runs on (the pool, or the caller's
+// transaction) and the key.
+func flightKey(db *gorm.DB, key string) string {
+	var conn any = db.Statement.ConnPool
+	if p, ok := conn.(*gorm.PreparedStmtDB); ok {
+		conn = p.ConnPool // each session wraps the pool anew
+	}
+	return fmt.Sprintf("%p\x00%s", conn, key)
 }
 
 // GetMany returns the live values under keys decoded into T, keyed by key;

@@ -161,3 +161,24 @@ func closeOnCleanup(t testing.TB, db *gorm.DB) {
 	}
 	t.Cleanup(func() { _ = sqlDB.Close() })
 }
+
+// Reopen opens b's database again as a new *gorm.DB with its own pool and
+// GORM config (plugins registered on it stay on it), closed when t ends.
+func Reopen(t testing.TB, b Backend) *gorm.DB {
+	t.Helper()
+	var d gorm.Dialector
+	switch b.Name {
+	case "sqlite":
+		d = sqlite.Open(b.DSN)
+	case "postgres":
+		d = postgres.Open(b.DSN)
+	default:
+		t.Fatalf("unknown backend %q", b.Name)
+	}
+	db, err := gorm.Open(d, Config())
+	if err != nil {
+		t.Fatalf("reopen %s: %v", b.Name, err)
+	}
+	closeOnCleanup(t, db)
+	return db
+}

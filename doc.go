@@ -1,0 +1,62 @@
+// Package cache is a cache for JSON values with optional expiry, stored in
+// the database a GORM application already has (SQLite or PostgreSQL), so it
+// needs no Redis or other service.
+//
+// # Entries
+//
+// [Cached] names an entry; its methods read and write it:
+//
+//	err := cache.Cached(db, "greeting").Set("hello", cache.In(time.Minute))
+//
+//	var s string
+//	ok, err := cache.Cached(db, "greeting").Get(&s) // ok is false on a miss
+//
+// Values are anything encoding/json can encode; they are stored as JSON
+// (jsonb on PostgreSQL, TEXT on SQLite) and decoded with json.Unmarshal. The
+// generic helpers [Get], [GetOrSet] and [GetMany] decode into a type
+// parameter. [Entry.Add] writes only when the key is free and
+// [Entry.Increment] is an atomic counter; both are single SQL statements,
+// safe under concurrency on both databases.
+//
+// # Expiry
+//
+// Writes take an optional [Expiration]: [In] a duration, [At] a time, or
+// [Seconds] (plain.cache's form). Without one an entry never expires.
+// Expired entries read as absent but stay in the table until [ClearExpired]
+// deletes them: reads never write. Run ClearExpired from a periodic job, or
+// start [RunClearExpired] in a goroutine.
+//
+// # GORM integration
+//
+// Every function runs on the *gorm.DB it is given and never changes it:
+// db.WithContext(ctx) bounds a call by ctx, and the tx of db.Transaction
+// makes calls part of the transaction (they commit or roll back with it).
+// The table is the GORM model [CachedItem]; create it with [AutoMigrate] and
+// query it with the scopes [Expired], [Unexpired], [Forever] and [Live].
+//
+// The package imports no database driver: the application opens the
+// database with gorm.io/driver/sqlite or gorm.io/driver/postgres.
+//
+// # Speed
+//
+// Reads and writes skip GORM's statement builder and run fixed SQL on the
+// session's connection (the pool or the caller's transaction), prepared once
+// per connection pool. When GORM plugins are registered (otelgorm,
+// dbresolver, ...), statements run through db.Raw and db.Exec instead, so the
+// plugins see them.
+//
+// # Tracing
+//
+// Each operation opens an OpenTelemetry span named cache.<op> (cache.get,
+// cache.set, cache.increment, ...) from the global TracerProvider, with the
+// attributes cache.key, cache.hit on reads and cache.item.expires_at on
+// writes. Keys can hold personal data: [WithoutKeyAttribute] leaves them out.
+// With otelgorm registered, its DB spans are children of the cache spans.
+//
+// # Errors
+//
+// Invalid input fails before the database is touched, with an error that
+// wraps [ErrInvalidKey], [ErrInvalidValue] or [ErrInvalidExpiration];
+// [ErrNotNumber] and [ErrOverflow] come from Increment and Decrement. Every
+// error names the operation and key, as in `cache: set "k": ...`.
+package cache

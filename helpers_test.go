@@ -1,0 +1,51 @@
+package cache_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/uptrace/opentelemetry-go-extra/otelgorm"
+	"gorm.io/gorm"
+
+	cache "github.com/gormcache/cache"
+	"github.com/gormcache/cache/internal/cachetest"
+)
+
+// each runs fn on every backend, each with a fresh migrated database, twice:
+// once plain (statements go straight to the pool) and once with the otelgorm
+// plugin registered (statements go through GORM's callbacks).
+func each(t *testing.T, fn func(t *testing.T, db *gorm.DB)) {
+	t.Helper()
+	for _, b := range cachetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) { fn(t, b.DB) })
+		t.Run(b.Name+"+otelgorm", func(t *testing.T) {
+			_, err := cache.Clear(b.DB)
+			require.NoError(t, err)
+			db := cachetest.Reopen(t, b)
+			require.NoError(t, db.Use(otelgorm.NewPlugin(otelgorm.WithoutMetrics())))
+			fn(t, db)
+		})
+	}
+}
+
+// row reads the raw row under key, expired or not.
+func row(t *testing.T, db *gorm.DB, key string) cache.CachedItem {
+	t.Helper()
+	var it cache.CachedItem
+	require.NoError(t, db.Where(`"key" = ?`, key).Take(&it).Error)
+	return it
+}
+
+func countRows(t *testing.T, db *gorm.DB) int64 {
+	t.Helper()
+	var n int64
+	require.NoError(t, db.Model(&cache.CachedItem{}).Count(&n).Error)
+	return n
+}
+
+// sameTime compares database times at PostgreSQL's microsecond precision.
+func sameTime(t *testing.T, want, got time.Time) {
+	t.Helper()
+	require.WithinDuration(t, want, got, time.Microsecond)
+}
