@@ -78,7 +78,46 @@ and write entries, delete expired or all entries, create the table.`,
 		c.deleteCommand(),
 		c.listCommand(),
 	)
+	c.examples = make(map[*cobra.Command]string)
+	for _, sub := range group.Commands() {
+		c.examples[sub] = sub.Example
+	}
+	// Examples are written as "cache stats"; help shows the real command
+	// path ("gormcache stats", "app cache stats"), known only once the
+	// group is mounted. The help and usage functions of the app's root
+	// (or cobra's defaults) still do the printing.
+	group.SetHelpFunc(func(cmd *cobra.Command, args []string) {
+		c.fillExamples(group)
+		parentOf(group).HelpFunc()(cmd, args)
+	})
+	group.SetUsageFunc(func(cmd *cobra.Command) error {
+		c.fillExamples(group)
+		return parentOf(group).UsageFunc()(cmd)
+	})
 	return group
+}
+
+// parentOf returns the group's parent, or for a root a command without
+// help or usage functions of its own, whose functions are cobra's defaults.
+func parentOf(group *cobra.Command) *cobra.Command {
+	if p := group.Parent(); p != nil {
+		return p
+	}
+	return &cobra.Command{}
+}
+
+// fillExamples sets the examples of the group's commands from the
+// originals, with "cache" replaced by the group's command path.
+func (c *cli) fillExamples(group *cobra.Command) {
+	for sub, ex := range c.examples {
+		lines := strings.Split(ex, "\n")
+		for i, l := range lines {
+			if rest, ok := strings.CutPrefix(l, "  cache "); ok {
+				lines[i] = "  " + group.CommandPath() + " " + rest
+			}
+		}
+		sub.Example = strings.Join(lines, "\n")
+	}
 }
 
 // cli is the state the commands of one Command share.
@@ -86,6 +125,8 @@ type cli struct {
 	open   func() (*gorm.DB, error)
 	opened *gorm.DB
 	json   bool
+	// examples holds each command's Example as written.
+	examples map[*cobra.Command]string
 }
 
 // db opens the database (once) and returns a session under cmd's context.

@@ -29,8 +29,8 @@ Reads never delete expired entries, so they stay in the table until this
 runs. With --every it runs at once and then at every interval, printing one
 line per run, until SIGINT or SIGTERM stops it; a failed run is reported on
 stderr and retried at the next interval.`,
-		Example: `  gormcache clear-expired
-  gormcache clear-expired --every 5m`,
+		Example: `  cache clear-expired
+  cache clear-expired --every 5m`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if every < 0 || cmd.Flags().Changed("every") && every == 0 {
@@ -106,8 +106,8 @@ func (c *cli) clearAllCommand() *cobra.Command {
 
 On a terminal it asks for confirmation first. Without a terminal on stdin
 (a script, a pipe, a job) it refuses unless --yes is given.`,
-		Example: `  gormcache clear-all
-  gormcache clear-all --yes`,
+		Example: `  cache clear-all
+  cache clear-all --yes`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			in := cmd.InOrStdin()

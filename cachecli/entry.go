@@ -18,7 +18,7 @@ func (c *cli) getCommand() *cobra.Command {
 		Short: "Print the value under a key",
 		Long: `Print the live value under KEY as indented JSON (with --json, on one line).
 A key without a live entry (missing or expired) is an error: "not found".`,
-		Example: `  gormcache get user:42`,
+		Example: `  cache get user:42`,
 		Args:    exactArgs("KEY"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			key := args[0]
@@ -43,11 +43,47 @@ A key without a live entry (missing or expired) is an error: "not found".`,
 			if err != nil {
 				return fmt.Errorf("get %q: stored value: %w", key, err)
 			}
-			b.WriteByte('\n')
-			_, err = b.WriteTo(cmd.OutOrStdout())
+			out := append(unescapeHTML(b.Bytes()), '\n')
+			_, err = cmd.OutOrStdout().Write(out)
 			return err
 		},
 	}
+}
+
+// unescapeHTML undoes the escapes of <, > and & that json.Marshal writes
+// (\u003c, \u003e, \u0026), so that values print as they were given. js
+// must be valid JSON: a backslash then only occurs in a string, where it
+// starts an escape.
+func unescapeHTML(js []byte) []byte {
+	if !bytes.Contains(js, []byte(`\u00`)) {
+		return js
+	}
+	out := make([]byte, 0, len(js))
+	for i := 0; i < len(js); i++ {
+		if js[i] != '\\' || i+1 >= len(js) {
+			out = append(out, js[i])
+			continue
+		}
+		if js[i+1] == 'u' && i+6 <= len(js) {
+			switch string(js[i+2 : i+6]) {
+			case "003c", "003C":
+				out = append(out, '<')
+				i += 5
+				continue
+			case "003e", "003E":
+				out = append(out, '>')
+				i += 5
+				continue
+			case "0026":
+				out = append(out, '&')
+				i += 5
+				continue
+			}
+		}
+		out = append(out, js[i], js[i+1]) // any other escape, kept
+		i++
+	}
+	return out
 }
 
 func (c *cli) setCommand() *cobra.Command {
@@ -62,9 +98,9 @@ func (c *cli) setCommand() *cobra.Command {
 The value must be valid JSON; an invalid one is refused and nothing is
 written. A string needs its quotes: '"hello"'. Without --ttl or --at the
 entry never expires.`,
-		Example: `  gormcache set greeting '"hello"'
-  gormcache set user:42 '{"name":"Ada"}' --ttl 10m
-  gormcache set launch '"soon"' --at 2030-01-01T00:00:00Z`,
+		Example: `  cache set greeting '"hello"'
+  cache set user:42 '{"name":"Ada"}' --ttl 10m
+  cache set launch '"soon"' --at 2030-01-01T00:00:00Z`,
 		Args: exactArgs("KEY", "JSON"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			key, value := args[0], args[1]
@@ -149,7 +185,7 @@ func (c *cli) deleteCommand() *cobra.Command {
 		Short: "Delete the entry under a key",
 		Long: `Delete the entry under KEY, live or expired. A key without an entry is an
 error: "not found".`,
-		Example: `  gormcache delete user:42`,
+		Example: `  cache delete user:42`,
 		Args:    exactArgs("KEY"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			key := args[0]

@@ -31,13 +31,14 @@ func (c *cli) listCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List entries, most recently written first",
-		Long: `List the entries with their key, expiry and size (the length of the value's
-JSON text, in bytes), most recently written first. Without a filter it lists
+		Long: `List the entries with their key, expiry and size (the length in bytes of the
+value's JSON text as the database gives it back: PostgreSQL's jsonb adds
+spaces), most recently written first. Without a filter it lists
 every entry, expired ones too; --expired, --live and --forever choose one
 kind. --prefix keeps the keys that start with it (case-sensitive).`,
-		Example: `  gormcache list --limit 20
-  gormcache list --live --prefix user:
-  gormcache list --expired --json`,
+		Example: `  cache list --limit 20
+  cache list --live --prefix user:
+  cache list --expired --json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			n := 0

@@ -15,8 +15,8 @@ func (c *cli) migrateCommand() *cobra.Command {
 		Short: "Create the cache table or bring it up to date",
 		Long: `Create the cache table (cached_items) and its indexes, or bring an existing
 table up to date. Running it again changes nothing.`,
-		Example: `  gormcache migrate
-  gormcache migrate --unlogged`,
+		Example: `  cache migrate
+  cache migrate --unlogged`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			db, err := c.db(cmd)

@@ -35,8 +35,8 @@ and the oldest and newest expiry.
 
 Sizes: on PostgreSQL, the table with its indexes; on SQLite, the table with
 its indexes when SQLite has the dbstat table, or else the whole database file.`,
-		Example: `  gormcache stats
-  gormcache stats --json`,
+		Example: `  cache stats
+  cache stats --json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			db, err := c.db(cmd)
