@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"gorm.io/gorm"
 
 	cache "github.com/gormcache/cache"
@@ -81,6 +82,13 @@ and write entries, delete expired or all entries, create the table.`,
 	c.examples = make(map[*cobra.Command]string)
 	for _, sub := range group.Commands() {
 		c.examples[sub] = sub.Example
+		// cobra keeps flag values from one execution to the next; reset
+		// them so that an app can execute its root more than once.
+		run := sub.RunE
+		sub.RunE = func(cmd *cobra.Command, args []string) error {
+			defer resetFlags(cmd.LocalFlags(), group.PersistentFlags())
+			return run(cmd, args)
+		}
 	}
 	// Examples are written as "cache stats"; help shows the real command
 	// path ("gormcache stats", "app cache stats"), known only once the
@@ -95,6 +103,18 @@ and write entries, delete expired or all entries, create the table.`,
 		return parentOf(group).UsageFunc()(cmd)
 	})
 	return group
+}
+
+// resetFlags sets the flags back to their defaults.
+func resetFlags(sets ...*pflag.FlagSet) {
+	for _, fs := range sets {
+		fs.VisitAll(func(f *pflag.Flag) {
+			if f.Changed {
+				_ = f.Value.Set(f.DefValue)
+				f.Changed = false
+			}
+		})
+	}
 }
 
 // parentOf returns the group's parent, or for a root a command without

@@ -65,7 +65,9 @@ func parseDatabase(s string) (target, error) {
 			}
 			return target{}, fmt.Errorf("invalid PostgreSQL URL: %w", err)
 		}
-		return target{driver: "postgres", dsn: s, shown: u.Redacted()}, nil
+		// pgx takes only a lower-case scheme.
+		scheme, rest, _ := strings.Cut(s, ":")
+		return target{driver: "postgres", dsn: strings.ToLower(scheme) + ":" + rest, shown: u.Redacted()}, nil
 	case strings.HasPrefix(lower, "sqlite://"):
 		rest := s[len("sqlite://"):]
 		if rest == "" || rest[0] == '?' {
@@ -75,6 +77,7 @@ func parseDatabase(s string) (target, error) {
 		return sqliteTarget(s, "file:"+escapePath(path), path, query)
 	case strings.HasPrefix(lower, "file:"):
 		uri, query, _ := strings.Cut(s, "?")
+		uri = "file:" + uri[len("file:"):] // SQLite takes only a lower-case scheme
 		path, err := url.PathUnescape(strings.TrimPrefix(uri[len("file:"):], "//"))
 		if err != nil {
 			return target{}, fmt.Errorf("invalid SQLite URI %q: %w", s, err)
