@@ -197,6 +197,9 @@ func TestHelp(t *testing.T) {
 		res := run{}.exec(t)
 		requireOK(t, res)
 		require.Contains(t, res.stdout, "Available Commands:")
+		res = run{}.exec(t, "--version")
+		requireOK(t, res)
+		require.Regexp(t, `^gormcache version \S+\n$`, res.stdout)
 	})
 }
 
