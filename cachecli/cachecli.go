@@ -65,7 +65,10 @@ and write entries, delete expired or all entries, create the table.`,
 			return cmd.Help()
 		},
 	}
-	group.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+	group.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		if cmd != group {
+			cmd.SilenceUsage = false // set by an earlier execution's error
+		}
 		return usageError{err}
 	})
 	group.PersistentFlags().BoolVar(&c.json, "json", false, "print JSON instead of text")
@@ -82,12 +85,26 @@ and write entries, delete expired or all entries, create the table.`,
 	c.examples = make(map[*cobra.Command]string)
 	for _, sub := range group.Commands() {
 		c.examples[sub] = sub.Example
-		// cobra keeps flag values from one execution to the next; reset
-		// them so that an app can execute its root more than once.
+		// The usage errors come before RunE: from the flags and from
+		// Args, which also restore what RunE may have set.
+		check := sub.Args
+		sub.Args = func(cmd *cobra.Command, args []string) error {
+			cmd.SilenceUsage = false
+			if check == nil {
+				return nil
+			}
+			return check(cmd, args)
+		}
 		run := sub.RunE
 		sub.RunE = func(cmd *cobra.Command, args []string) error {
+			// cobra keeps flag values from one execution to the next;
+			// reset them so that an app can execute its root again.
 			defer resetFlags(cmd.LocalFlags(), group.PersistentFlags())
-			return run(cmd, args)
+			// cobra prints the usage after an error unless told not to:
+			// only bad usage deserves it.
+			err := run(cmd, args)
+			cmd.SilenceUsage = err != nil && !errors.Is(err, ErrUsage)
+			return err
 		}
 	}
 	// Examples are written as "cache stats"; help shows the real command
@@ -150,10 +167,7 @@ type cli struct {
 }
 
 // db opens the database (once) and returns a session under cmd's context.
-// It also stops cobra from printing the usage for the errors that follow,
-// which are not usage errors.
 func (c *cli) db(cmd *cobra.Command) (*gorm.DB, error) {
-	cmd.SilenceUsage = true
 	if c.opened == nil {
 		if c.open == nil {
 			return nil, errors.New("open database: no open function")

@@ -116,6 +116,28 @@ func TestUsageErrorsWrapErrUsage(t *testing.T) {
 	require.Zero(t, a.opens)
 }
 
+func TestUsageShownOnlyForUsageErrors(t *testing.T) {
+	t.Parallel()
+	b := cachetest.SQLite(t)
+	a := newApp(func() (*gorm.DB, error) { return b.DB, nil })
+	ctx := t.Context()
+	// The same commands, executed again and again: no state carries over.
+	for range 2 {
+		require.ErrorContains(t, a.exec(ctx, "cache", "get", "nope"), "not found")
+		require.NotContains(t, a.out.String(), "Usage:")
+		require.ErrorIs(t, a.exec(ctx, "cache", "get"), cachecli.ErrUsage)
+		require.Contains(t, a.out.String(), "Usage:\n  app cache get KEY")
+		require.ErrorContains(t, a.exec(ctx, "cache", "get", "nope"), "not found")
+		require.ErrorIs(t, a.exec(ctx, "cache", "get", "--bogus", "k"), cachecli.ErrUsage)
+		require.Contains(t, a.out.String(), "Usage:\n  app cache get KEY")
+		require.ErrorContains(t, a.exec(ctx, "cache", "get", "nope"), "not found")
+		require.ErrorIs(t, a.exec(ctx, "cache", "set", "k", "1", "--ttl", "-1s"), cachecli.ErrUsage)
+		require.Contains(t, a.out.String(), "Usage:\n  app cache set KEY JSON")
+		require.NoError(t, a.exec(ctx, "cache", "set", "k", "1"))
+		require.Equal(t, "set \"k\", expires never\n", a.out.String())
+	}
+}
+
 func TestCommandsOnBackends(t *testing.T) {
 	t.Parallel()
 	for _, b := range cachetest.Backends(t) {

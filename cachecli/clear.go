@@ -112,7 +112,6 @@ On a terminal it asks for confirmation first. Without a terminal on stdin
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			in := cmd.InOrStdin()
 			if !yes && !isTerminal(in) {
-				cmd.SilenceUsage = true
 				return errors.New("clear-all: stdin is not a terminal, so there is no one to confirm: pass --yes to delete every entry")
 			}
 			db, err := c.db(cmd)

@@ -109,7 +109,6 @@ entry never expires.`,
 				return err
 			}
 			if err := checkJSON(value); err != nil {
-				cmd.SilenceUsage = true
 				return fmt.Errorf("set %q: %w", key, err)
 			}
 			db, err := c.db(cmd)
