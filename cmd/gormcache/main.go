@@ -42,11 +42,11 @@ func main() {
 
 // subcommands returns the commands that the binary has beyond those of the
 // cache group, one line each. Each is made by a function in a file of its
-// own that takes the database opener, which it calls only when it runs:
-//
-//	adminCommand(open), // admin.go: gormcache admin --addr
+// own that takes the database opener, which it calls only when it runs.
 func subcommands(open func() (*gorm.DB, error)) []*cobra.Command {
-	return []*cobra.Command{}
+	return []*cobra.Command{
+		adminCommand(open), // admin.go: gormcache admin --addr
+	}
 }
 
 // newRoot returns the gormcache command: the cache group of cachecli as the
