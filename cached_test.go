@@ -857,3 +857,17 @@ func TestPrepareStmtSessions(t *testing.T) {
 		})
 	}
 }
+
+func TestHTMLCharactersStoredAsIs(t *testing.T) {
+	each(t, func(t *testing.T, db *gorm.DB) {
+		v := map[string]string{"html": "<b>a & b</b>", "escaped": `\u003c stays`}
+		require.NoError(t, cache.Cached(db, "h").Set(v))
+		stored := string(row(t, db, "h").Value)
+		require.Contains(t, stored, `<b>a & b</b>`, "no \\u003c escapes in the table")
+		require.Contains(t, stored, `\\u003c stays`)
+		got, ok, err := cache.Get[map[string]string](db, "h")
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.Equal(t, v, got)
+	})
+}
