@@ -575,7 +575,7 @@ func encode(v any) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidValue, err)
 	}
-	if err := checkEscapes(b); err != nil {
+	if b, err = cleanEscapes(b); err != nil {
 		return nil, err
 	}
 	// A json.Marshaler (json.RawMessage among them) may return invalid
@@ -692,15 +692,18 @@ func hasExponent(b []byte) bool {
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
-// checkEscapes refuses the \u escapes that PostgreSQL's jsonb cannot hold
-// (NUL and unpaired surrogates), so that SQLite refuses them as well.
-// Backslashes only occur inside strings in valid JSON, so a linear walk
-// over escapes is exact.
-func checkEscapes(b []byte) error {
+// cleanEscapes refuses the \u escapes that PostgreSQL's jsonb cannot hold
+// (NUL and unpaired surrogates), so that SQLite refuses them as well, and
+// turns json.Marshal's HTML escapes of <, > and & back into the characters,
+// so that both databases store the same text. Backslashes only occur inside
+// strings in valid JSON, so a linear walk over escapes is exact.
+func cleanEscapes(b []byte) ([]byte, error) {
 	i := bytes.IndexByte(b, '\\')
 	if i < 0 {
-		return nil
+		return b, nil
 	}
+	var out []byte // b with HTML escapes undone; nil while there are none
+	last := 0      // b[:last] is in out
 	for i < len(b)-1 {
 		if b[i] != '\\' {
 			i++
@@ -713,7 +716,10 @@ func checkEscapes(b []byte) error {
 		r := hex4(b[i+2 : i+6])
 		switch {
 		case r == 0:
-			return fmt.Errorf("%w: contains \\u0000, which PostgreSQL cannot store", ErrInvalidValue)
+			return nil, fmt.Errorf("%w: contains \\u0000, which PostgreSQL cannot store", ErrInvalidValue)
+		case r == '<' || r == '>' || r == '&':
+			out = append(append(out, b[last:i]...), byte(r))
+			last = i + 6
 		case r >= 0xD800 && r < 0xDC00:
 			if i+12 <= len(b) && b[i+6] == '\\' && b[i+7] == 'u' {
 				if lo := hex4(b[i+8 : i+12]); lo >= 0xDC00 && lo < 0xE000 {
@@ -721,13 +727,16 @@ func checkEscapes(b []byte) error {
 					continue
 				}
 			}
-			return fmt.Errorf("%w: unpaired surrogate escape", ErrInvalidValue)
+			return nil, fmt.Errorf("%w: unpaired surrogate escape", ErrInvalidValue)
 		case r >= 0xDC00 && r < 0xE000:
-			return fmt.Errorf("%w: unpaired surrogate escape", ErrInvalidValue)
+			return nil, fmt.Errorf("%w: unpaired surrogate escape", ErrInvalidValue)
 		}
 		i += 6
 	}
-	return nil
+	if out == nil {
+		return b, nil
+	}
+	return append(out, b[last:]...), nil
 }
 
 // hex4 decodes four hex digits; -1 if they are not.

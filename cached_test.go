@@ -684,7 +684,6 @@ func TestGetOrSetInTransactionHasOwnFlight(t *testing.T) {
 	each(t, func(t *testing.T, db *gorm.DB) {
 		inside := make(chan struct{})
 		release := make(chan struct{})
-		var outsideCalls atomic.Int32
 		done := make(chan error, 1)
 		go func() {
 			done <- db.Transaction(func(tx *gorm.DB) error {
@@ -697,25 +696,29 @@ func TestGetOrSetInTransactionHasOwnFlight(t *testing.T) {
 			})
 		}()
 		<-inside
-		// The transaction holds the flight; a call outside it must not wait
-		// for it or take its value. On SQLite the transaction also holds the
-		// write lock, so release it before the outside call writes.
-		got := make(chan string, 1)
+		// The transaction's flight is in progress. A call outside the
+		// transaction must compute on its own rather than wait for it: were
+		// the flights shared, its compute would never run while the
+		// transaction's is blocked.
+		outside := make(chan struct{})
+		got := make(chan error, 1)
 		go func() {
-			v, err := cache.GetOrSet(db, "tx", func() (string, error) {
-				outsideCalls.Add(1)
+			_, err := cache.GetOrSet(db, "tx", func() (string, error) {
+				close(outside)
 				return "outside", nil
 			})
-			if err != nil {
-				v = err.Error()
-			}
-			got <- v
+			got <- err
 		}()
-		time.Sleep(50 * time.Millisecond)
+		select {
+		case <-outside:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the call outside the transaction waited for the transaction's flight")
+		}
+		// On SQLite the transaction holds the write lock, so the outside
+		// call's write completes only once the transaction is done.
 		close(release)
 		require.NoError(t, <-done)
-		v := <-got
-		require.EqualValues(t, 1, outsideCalls.Load(), "outside call computed on its own (got %q)", v)
+		require.NoError(t, <-got)
 	})
 }
 
@@ -853,4 +856,18 @@ func TestPrepareStmtSessions(t *testing.T) {
 			require.Equal(t, 4, v)
 		})
 	}
+}
+
+func TestHTMLCharactersStoredAsIs(t *testing.T) {
+	each(t, func(t *testing.T, db *gorm.DB) {
+		v := map[string]string{"html": "<b>a & b</b>", "escaped": `\u003c stays`}
+		require.NoError(t, cache.Cached(db, "h").Set(v))
+		stored := string(row(t, db, "h").Value)
+		require.Contains(t, stored, `<b>a & b</b>`, "no \\u003c escapes in the table")
+		require.Contains(t, stored, `\\u003c stays`)
+		got, ok, err := cache.Get[map[string]string](db, "h")
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.Equal(t, v, got)
+	})
 }

@@ -1,0 +1,55 @@
+package cachecli
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestUnescapeHTML(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		`"\u003cb\u003e \u0026 \u003C"`: `"<b> & <"`,
+		`"\\u003c"`:                     `"\\u003c"`, // an escaped backslash, then text
+		`"\\\u003c"`:                    `"\\<"`,
+		`"\u0041\n\"\u2028"`:            `"\u0041\n\"\u2028"`,
+		`{"a":[1,"\u0026amp;"]}`:        `{"a":[1,"&amp;"]}`,
+		`"no escapes"`:                  `"no escapes"`,
+	} {
+		require.Equal(t, want, string(unescapeHTML([]byte(in))), in)
+	}
+}
+
+func TestHumanBytes(t *testing.T) {
+	t.Parallel()
+	for n, want := range map[int64]string{
+		0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 1536: "1.5 KiB",
+		8192 * 3: "24.0 KiB", 5 << 20: "5.0 MiB", 3 << 30: "3.0 GiB",
+	} {
+		require.Equal(t, want, humanBytes(n), n)
+	}
+}
+
+func TestCheckJSON(t *testing.T) {
+	t.Parallel()
+	for _, ok := range []string{`1`, `"s"`, `null`, `true`, ` {"a":[1,2]} `, `-0.5e3`} {
+		require.NoError(t, checkJSON(ok), ok)
+	}
+	for in, want := range map[string]string{
+		`hello`:    `invalid JSON value: invalid character 'h' looking for beginning of value (a string needs quotes: '"hello"')`,
+		`{`:        `invalid JSON value: unexpected end of JSON input`,
+		`[1,]`:     `invalid JSON value: invalid character ']' looking for beginning of value`,
+		`'single'`: `invalid JSON value: invalid character '\'' looking for beginning of value (a string needs quotes: '"'single'"')`,
+		`NaN`:      `invalid JSON value: invalid character 'N' looking for beginning of value (a string needs quotes: '"NaN"')`,
+	} {
+		require.EqualError(t, checkJSON(in), want, in)
+	}
+}
+
+func TestEntries(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, "0 entries", entries(0))
+	require.Equal(t, "1 entry", entries(1))
+	require.Equal(t, "2 expired entries", entries(2, "expired"))
+	require.Equal(t, "1 expired entry", entries(1, "expired"))
+}
