@@ -55,7 +55,7 @@ func TestSecurityInjection(t *testing.T) {
 				require.NoError(t, a.exec(ctx, "cache", "set", "--", k, string(v)), "set %q", k)
 				require.NoError(t, a.exec(ctx, "cache", "get", "--json", "--", k), "get %q", k)
 				var got string
-				require.NoError(t, json.Unmarshal([]byte(a.out.String()), &got), "get %q: %q", k, a.out.String())
+				require.NoError(t, json.Unmarshal(a.out.Bytes(), &got), "get %q: %q", k, a.out.String())
 				require.Equal(t, k, got)
 			}
 
@@ -63,7 +63,7 @@ func TestSecurityInjection(t *testing.T) {
 				for _, p := range []string{s, "k:" + s} {
 					require.NoError(t, a.exec(ctx, "cache", "list", "--json", "--prefix", p), "list --prefix %q", p)
 					var rows []struct{ Key string }
-					require.NoError(t, json.Unmarshal([]byte(a.out.String()), &rows))
+					require.NoError(t, json.Unmarshal(a.out.Bytes(), &rows))
 					var got, want []string
 					for _, r := range rows {
 						got = append(got, r.Key)
