@@ -40,7 +40,9 @@ const ttl = time.Hour
 // gormcacheKV is the library under test.
 type gormcacheKV struct{ db *gorm.DB }
 
-func (k gormcacheKV) Get(key string, dst *Item) (bool, error) { return cache.Cached(k.db, key).Get(dst) }
+func (k gormcacheKV) Get(key string, dst *Item) (bool, error) {
+	return cache.Cached(k.db, key).Get(dst)
+}
 func (k gormcacheKV) Set(key string, v *Item) error {
 	return cache.Cached(k.db, key).Set(v, cache.In(ttl))
 }
@@ -240,7 +242,7 @@ func (k scsKV) Set(key string, v *Item) error {
 }
 
 func (scsKV) Increment(string, int64) (int64, error) { return 0, errUnsupported }
-func (scsKV) GetMany([]string) (int, error)           { return 0, errUnsupported }
+func (scsKV) GetMany([]string) (int, error)          { return 0, errUnsupported }
 
 // redisKV is go-redis on a local redis-server.
 type redisKV struct {

@@ -43,6 +43,9 @@ type Stmt struct {
 	ID       ID     // -1 for statements built at run time
 	Portable string // "?" placeholders, for GORM's Raw and Exec
 	Native   string // the driver's placeholders
+	// Logged returns Native and -1 (rows unknown) for GORM's logger; nil
+	// for statements built at run time.
+	Logged func() (string, int64)
 }
 
 // Dialect is the SQL for one database.
@@ -186,7 +189,9 @@ func build(name string, dollar bool, own map[ID]string) Dialect {
 		if !ok {
 			panic("dialect: no SQL for statement " + strconv.Itoa(int(id)) + " on " + name)
 		}
-		d.stmts[id] = Stmt{ID: id, Portable: q, Native: d.native(q)}
+		native := d.native(q)
+		d.stmts[id] = Stmt{ID: id, Portable: q, Native: native,
+			Logged: func() (string, int64) { return native, -1 }}
 	}
 	return d
 }
