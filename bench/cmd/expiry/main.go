@@ -198,7 +198,8 @@ func measure(ctx context.Context, name, dsn string, rows, repeat int) error {
 		return errors.New("ClearExpired and the bare DELETE deleted different counts")
 	}
 	line(fmt.Sprintf("ClearExpired (%d)", deleted), total, len(took), slices.Max(append(took, 0)))
-	fmt.Printf("%-9s %-22s %12.2fx\n\n", "", "ClearExpired / DELETE", float64(total)/float64(bare))
+	fmt.Printf("%-9s %-22s %12.2fx\n", "", "ClearExpired / DELETE", float64(total)/float64(bare))
+	fmt.Println()
 	return nil
 }
 
