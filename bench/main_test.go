@@ -80,12 +80,32 @@ func TestMain(m *testing.M) {
 // Databases of BenchmarkOps.
 var opsDBs = []string{"sqlite", "postgres", "postgres-unlogged", "redis"}
 
-// Implementations per database.
+// Implementations per database. run.sh sets BENCH_ROUND to rotate their
+// order from round to round, so that no implementation always runs first
+// in its process.
 func implsFor(db string) []string {
 	if db == "redis" {
 		return []string{"goredis"}
 	}
-	return []string{"gormcache", "raw", "naivegorm", "scs"}
+	impls := []string{"gormcache", "raw", "naivegorm", "scs"}
+	if r, err := strconv.Atoi(os.Getenv("BENCH_ROUND")); err == nil {
+		r %= len(impls)
+		impls = append(impls[r:], impls[:r]...)
+	}
+	return impls
+}
+
+// warmUp reads a few entries untimed, so that connections, prepared
+// statements and caches are warm when the timer starts. Reads leave the
+// database state as it was.
+func warmUp(b *testing.B, k kv) {
+	b.Helper()
+	var v Item
+	for i := range 200 {
+		if _, err := k.Get(hitKeys[i], &v); err != nil {
+			b.Fatalf("warm up: %v", err)
+		}
+	}
 }
 
 func pgDSN(b testing.TB) string {
@@ -127,6 +147,7 @@ func fresh(b *testing.B, db, impl string) kv {
 	if err != nil {
 		b.Fatalf("%s/%s: %v", db, impl, err)
 	}
+	warmUp(b, k)
 	return k
 }
 

@@ -5,7 +5,7 @@
 # with benchstat (a tool of bench/go.mod) and by cmd/report (medians, ratios
 # to raw SQL, the issue's targets), followed by cmd/expiry.
 #
-#   bench/run.sh                       # everything: about 25 minutes
+#   bench/run.sh                       # everything: about 15 minutes
 #   ROUNDS=2 BENCH='Ops/sqlite' EXPIRY_ROWS=100000 bench/run.sh   # a quick look
 #
 # PostgreSQL needs CACHE_TEST_POSTGRES_DSN (each benchmark works in a schema
@@ -16,8 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 ROUNDS=${ROUNDS:-6}
-BENCH=${BENCH:-.}
-BENCHTIME=${BENCHTIME:-1s}
+BENCHTIME=${BENCHTIME:-500ms}
 EXPIRY_ROWS=${EXPIRY_ROWS:-1000000}
 OUT=${OUT:-../BENCHMARKS.md}
 
@@ -31,14 +30,28 @@ go build -o "$work/expiry" ./cmd/expiry
 go build -o "$work/report" ./cmd/report
 go tool -n benchstat >/dev/null # fetches and builds benchstat
 
+# One process per pattern, so that the implementations of one operation run
+# side by side in time, and the loads of the machine hit them alike.
+if [ -n "${BENCH:-}" ]; then
+  patterns=("$BENCH")
+else
+  patterns=()
+  for op in GetHit GetMiss Set Increment GetMany100 GetHitParallel SetParallel; do
+    patterns+=("^BenchmarkOps\$/.*/.*/^$op\$")
+  done
+  patterns+=('^BenchmarkTracing$' '^BenchmarkScale$' '^BenchmarkPool$')
+fi
+
 for r in $(seq 1 "$ROUNDS"); do
   echo "== round $r of $ROUNDS ($(uptime | sed 's/.*load/load/'))"
-  "$work/bench.test" -test.run '^$' -test.bench "$BENCH" -test.benchtime "$BENCHTIME" \
-    -test.count 1 -test.benchmem -test.v >"$work/round-$r.txt" 2>&1 || {
-    tail -30 "$work/round-$r.txt"; exit 1; }
-  grep -E -A1 '^\s*--- SKIP' "$work/round-$r.txt" | grep -v -E '^(--|\s*--- SKIP)' | sort -u || true
-  cat "$work/round-$r.txt" >>"$work/all.txt"
+  for p in "${patterns[@]}"; do
+    BENCH_ROUND=$r "$work/bench.test" -test.run '^$' -test.bench "$p" -test.benchtime "$BENCHTIME" \
+      -test.count 1 -test.benchmem -test.v >"$work/part.txt" 2>&1 || {
+      tail -30 "$work/part.txt"; exit 1; }
+    cat "$work/part.txt" >>"$work/all.txt"
+  done
 done
+grep -h -- '--- SKIP' "$work/all.txt" | sort -u || true
 
 echo "== benchstat"
 go tool benchstat "$work/all.txt" >"$work/benchstat.txt"

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"testing"
 
+	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 
 	cache "github.com/gormcache/cache"
@@ -15,12 +16,14 @@ import (
 // BenchmarkScale measures gormcache's GetHit on tables of 10,000 to
 // 1,000,000 entries: BenchmarkScale/<db>/<rows>. It should stay flat. Each
 // table is loaded once per process; -short leaves out the million.
+// sqlite-cache64m is SQLite with a 64 MiB page cache per connection
+// (_cache_size=-65536) instead of the default 2 MiB.
 func BenchmarkScale(b *testing.B) {
 	sizes := []int{10_000, 100_000, 1_000_000}
 	if testing.Short() {
 		sizes = sizes[:2]
 	}
-	for _, db := range []string{"sqlite", "postgres"} {
+	for _, db := range []string{"sqlite", "sqlite-cache64m", "postgres"} {
 		b.Run(db, func(b *testing.B) {
 			for _, n := range sizes {
 				b.Run(strconv.Itoa(n), func(b *testing.B) {
@@ -54,7 +57,7 @@ func scaleDB(b *testing.B, db string, n int) *gorm.DB {
 	}
 	g, err := shared("scale-"+db+"-"+strconv.Itoa(n), func() (*gorm.DB, error) {
 		ctx := context.Background()
-		dsn := filepath.Join(env.dir, "scale-"+strconv.Itoa(n)+".db")
+		dsn := filepath.Join(env.dir, "scale-"+db+"-"+strconv.Itoa(n)+".db")
 		if db == "postgres" {
 			var drop func() error
 			var err error
@@ -64,6 +67,9 @@ func scaleDB(b *testing.B, db string, n int) *gorm.DB {
 			atExit(func() { _ = drop() })
 		}
 		g, err := benchdb.Open(dsn)
+		if db == "sqlite-cache64m" {
+			g, err = gorm.Open(sqlite.Open(benchdb.SQLiteDSN(dsn)+"&_cache_size=-65536"), benchdb.GormConfig())
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -76,7 +82,7 @@ func scaleDB(b *testing.B, db string, n int) *gorm.DB {
 		if err := benchdb.LoadItems(ctx, sqlDB, db == "postgres", n, benchdb.AllLive); err != nil {
 			return nil, err
 		}
-		if db == "sqlite" {
+		if db != "postgres" {
 			err = benchdb.Checkpoint(ctx, sqlDB)
 		}
 		return g, err
