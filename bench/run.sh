@@ -54,7 +54,7 @@ done
 grep -h -- '--- SKIP' "$work/all.txt" | sort -u || true
 
 echo "== benchstat"
-go tool benchstat "$work/all.txt" >"$work/benchstat.txt"
+go tool benchstat "$work/all.txt" | sed "s|$work/||" >"$work/benchstat.txt"
 
 expiry=""
 if [ "$EXPIRY_ROWS" != 0 ]; then
