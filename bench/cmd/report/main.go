@@ -312,7 +312,7 @@ func run(w io.Writer, roundsPath, benchstatPath, expiryPath, metaPath string, n 
 	if expiryPath != "" {
 		if b, err := os.ReadFile(expiryPath); err == nil {
 			p("## Expiry at scale\n\n`go run ./cmd/expiry` (in bench/): ClearExpired against one bare `DELETE … WHERE expires_at < now`, ")
-			p("and Stats against one raw `COUNT(*) FILTER (…)` pass (median of 3), each on a freshly loaded table. ")
+			p("and Stats against one raw `COUNT(*) FILTER (…)` pass (medians of 5, alternating), each on a freshly loaded table. ")
 			p("Targets: ClearExpired ≤ 2× the bare DELETE, longest batch ≤ 100 ms, Stats ≤ 1.2× the raw pass.\n\n```\n%s```\n\n", b)
 			p("| target | measured | verdict |\n|---|---|---|\n")
 			for _, v := range expiryVerdicts(string(b)) {
