@@ -138,10 +138,11 @@ var common = map[ID]string{
 	Touch:   `UPDATE "cached_items" SET "expires_at" = ?, "updated_at" = ? WHERE "key" = ? AND ` + live,
 	Delete:  `DELETE FROM "cached_items" WHERE "key" = ?`,
 	Clear:   `DELETE FROM "cached_items"`,
+	// FILTER (SQLite 3.30, PostgreSQL 9.4) skips the per-row CASE.
 	Stats: `SELECT COUNT(*), ` +
-		`COUNT(CASE WHEN "expires_at" < ? THEN 1 END), ` +
-		`COUNT(CASE WHEN "expires_at" >= ? THEN 1 END), ` +
-		`COUNT(CASE WHEN "expires_at" IS NULL THEN 1 END) FROM "cached_items"`,
+		`COUNT(*) FILTER (WHERE "expires_at" < ?), ` +
+		`COUNT(*) FILTER (WHERE "expires_at" >= ?), ` +
+		`COUNT(*) FILTER (WHERE "expires_at" IS NULL) FROM "cached_items"`,
 }
 
 // incrementSet is the shared part of the increment upserts: a missing or
