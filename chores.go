@@ -12,16 +12,13 @@ import (
 	"github.com/gormcache/cache/internal/dialect"
 )
 
-// clearBatch is how many rows one ClearExpired statement deletes: small
-// enough that no statement holds the table (SQLite's write lock) for long.
-const clearBatch = 1000
-
 // ClearExpired deletes expired entries and returns how many it deleted.
 // Reads never delete, so expired entries stay in the table until this runs;
 // call it from a periodic job (or run [RunClearExpired]). It deletes in
-// batches of at most 1000 rows, each its own statement, so that writers
-// wait at most one batch; it stops between batches when db's context is
-// done.
+// batches, each its own statement, so that writers wait at most one batch:
+// 1000 rows on SQLite, whose write lock a batch holds; 10,000 on
+// PostgreSQL, where only the deleted rows are locked and every commit waits
+// for a WAL flush. It stops between batches when db's context is done.
 func ClearExpired(db *gorm.DB) (int64, error) {
 	o, err := start(db, "cache.clear_expired", "clear expired", "", false)
 	var total int64
@@ -30,9 +27,9 @@ func ClearExpired(db *gorm.DB) (int64, error) {
 		s := o.r.d.Stmt(dialect.ClearExpiredBatch)
 		for {
 			var n int64
-			n, err = o.r.exec(s, now, clearBatch, now)
+			n, err = o.r.exec(s, now, o.r.d.ClearBatch)
 			total += n
-			if err != nil || n < clearBatch {
+			if err != nil || n < int64(o.r.d.ClearBatch) {
 				break
 			}
 		}

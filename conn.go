@@ -91,6 +91,11 @@ func (r runner) exec(s *dialect.Stmt, args ...any) (int64, error) {
 // trace reports the statement to GORM's logger, so slow-query logging and
 // db.Debug() see the fast path too.
 func (r runner) trace(begin time.Time, s *dialect.Stmt, rows int64, err error) {
+	if rows >= -1 && rows <= 1 && s.Logged[rows+1] != nil {
+		// Made once per statement: no closure to allocate.
+		r.db.Logger.Trace(r.ctx, begin, s.Logged[rows+1], err)
+		return
+	}
 	r.db.Logger.Trace(r.ctx, begin, func() (string, int64) { return s.Native, rows }, err)
 }
 

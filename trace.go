@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 	"gorm.io/gorm"
 )
 
@@ -22,6 +24,26 @@ const tracerName = "github.com/gormcache/cache"
 var tracer = otel.Tracer(tracerName)
 
 var clientSpan = trace.WithSpanKind(trace.SpanKindClient)
+
+// defaultProvider is OpenTelemetry's global provider as it is before the app
+// sets one: it only hands out non-recording spans. While it is still the
+// global provider, start skips the span altogether (no allocation, no
+// context value); the first otel.SetTracerProvider turns spans on. It is nil
+// when a provider was already set before this package was loaded.
+var defaultProvider = unsetProvider(otel.GetTracerProvider())
+
+func unsetProvider(tp trace.TracerProvider) trace.TracerProvider {
+	if t := reflect.TypeOf(tp); t != nil && t.Kind() == reflect.Pointer &&
+		t.Elem().PkgPath() == "go.opentelemetry.io/otel/internal/global" {
+		return tp
+	}
+	return nil
+}
+
+// tracing reports whether the app has set a global tracer provider.
+func tracing() bool {
+	return defaultProvider == nil || otel.GetTracerProvider() != defaultProvider
+}
 
 // omitKeySetting is the GORM setting that WithoutKeyAttribute sets.
 const omitKeySetting = "gormcache:omit_key_attribute"
@@ -56,7 +78,11 @@ func start(db *gorm.DB, span, name, key string, hasKey bool) (op, error) {
 	if db != nil && db.Statement != nil && db.Statement.Context != nil {
 		ctx = db.Statement.Context
 	}
-	ctx, o.span = tracer.Start(ctx, span, clientSpan)
+	if tracing() {
+		ctx, o.span = tracer.Start(ctx, span, clientSpan)
+	} else {
+		o.span = noop.Span{}
+	}
 	if hasKey && db != nil && o.span.IsRecording() {
 		if v, ok := db.Get(omitKeySetting); !ok || v != true {
 			o.span.SetAttributes(attribute.String("cache.key", key))

@@ -1,0 +1,240 @@
+// Package benchdb opens and fills the databases of gormcache's benchmarks:
+// SQLite files with the recommended DSN and throwaway schemas on the
+// PostgreSQL server of CACHE_TEST_POSTGRES_DSN.
+package benchdb
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" driver for raw and scs
+	_ "github.com/mattn/go-sqlite3"    // "sqlite3" driver for raw and scs
+	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// PostgresEnv names the environment variable holding the PostgreSQL DSN.
+const PostgresEnv = "CACHE_TEST_POSTGRES_DSN"
+
+// SQLiteParams are the recommended SQLite DSN parameters.
+const SQLiteParams = "_journal_mode=WAL&_busy_timeout=10000&_txlock=immediate&_synchronous=NORMAL"
+
+// SQLiteDSN returns the recommended DSN for the SQLite file at path.
+func SQLiteDSN(path string) string { return "file:" + path + "?" + SQLiteParams }
+
+// GormConfig is the GORM configuration of every benchmark: silent logger.
+func GormConfig() *gorm.Config {
+	return &gorm.Config{Logger: logger.Default.LogMode(logger.Silent)}
+}
+
+// Open opens a GORM DB on a SQLite file path or a postgres:// DSN.
+func Open(dsn string) (*gorm.DB, error) {
+	if IsPostgres(dsn) {
+		return gorm.Open(postgres.Open(dsn), GormConfig())
+	}
+	return gorm.Open(sqlite.Open(SQLiteDSN(dsn)), GormConfig())
+}
+
+// OpenSQL opens a database/sql pool on a SQLite file path or a postgres://
+// DSN, with the drivers GORM uses.
+func OpenSQL(dsn string) (*sql.DB, error) {
+	if IsPostgres(dsn) {
+		return sql.Open("pgx", dsn)
+	}
+	return sql.Open("sqlite3", SQLiteDSN(dsn))
+}
+
+// IsPostgres reports whether dsn is a PostgreSQL URL rather than a file.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// NewSchema creates an empty schema named prefix_<random> on the server of
+// base and returns a DSN whose search_path is that schema, and a function
+// that drops it.
+func NewSchema(ctx context.Context, base, prefix string) (string, func() error, error) {
+	u, err := url.Parse(base)
+	if err != nil || !strings.HasPrefix(u.Scheme, "postgres") {
+		return "", nil, fmt.Errorf("%s must be a postgres:// URL", PostgresEnv)
+	}
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		return "", nil, err
+	}
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	schema := prefix + "_" + hex.EncodeToString(b)
+	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
+		_ = admin.Close()
+		return "", nil, err
+	}
+	drop := func() error {
+		defer admin.Close()
+		_, err := admin.ExecContext(ctx, `DROP SCHEMA `+schema+` CASCADE`)
+		return err
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), drop, nil
+}
+
+// Item is the cached value: about 100 bytes of JSON.
+type Item struct {
+	ID     int      `json:"id"`
+	Name   string   `json:"name"`
+	Email  string   `json:"email"`
+	Tags   []string `json:"tags"`
+	Score  float64  `json:"score"`
+	Active bool     `json:"active"`
+}
+
+// Key returns the key of row i.
+func Key(i int) string { return fmt.Sprintf("item:%07d", i) }
+
+// Value returns the value of row i.
+func Value(i int) Item {
+	s := fmt.Sprintf("%07d", i)
+	return Item{ID: i, Name: "user-" + s, Email: "user" + s + "@example.com",
+		Tags: []string{"alpha", "beta"}, Score: float64(i) * 1.5, Active: i%2 == 0}
+}
+
+// Mix says which rows of a load expire when.
+type Mix int
+
+const (
+	// AllLive: even rows expire in a day, odd rows never.
+	AllLive Mix = iota
+	// HalfExpired: even rows expired (spread over the last hour), rows
+	// i%4 == 1 expire in an hour, rows i%4 == 3 never.
+	HalfExpired
+)
+
+func (m Mix) expiry(now time.Time, i int) *time.Time {
+	var t time.Time
+	switch {
+	case m == AllLive && i%2 == 0:
+		t = now.Add(24 * time.Hour)
+	case m == AllLive:
+		return nil
+	case i%2 == 0:
+		t = now.Add(-time.Hour + time.Duration(i)*time.Microsecond%time.Hour)
+	case i%4 == 1:
+		t = now.Add(time.Hour)
+	default:
+		return nil
+	}
+	return &t
+}
+
+// LoadItems fills the (migrated, empty) cached_items table with rows 0..n-1
+// as gormcache would write them.
+func LoadItems(ctx context.Context, db *sql.DB, pg bool, n int, mix Mix) error {
+	now := time.Now().UTC()
+	if pg {
+		exp := `CASE WHEN i % 2 = 0 THEN now() + interval '1 day' END`
+		if mix == HalfExpired {
+			exp = `CASE WHEN i % 2 = 0 THEN now() - interval '1 hour' + (i % 3600000000) * interval '1 microsecond' ` +
+				`WHEN i % 4 = 1 THEN now() + interval '1 hour' END`
+		}
+		_, err := db.ExecContext(ctx, `INSERT INTO cached_items (key, value, expires_at, created_at, updated_at) `+
+			`SELECT 'item:' || lpad(i::text, 7, '0'), jsonb_build_object('id', i, 'name', 'user-' || lpad(i::text, 7, '0'), `+
+			`'email', 'user' || lpad(i::text, 7, '0') || '@example.com', 'tags', jsonb_build_array('alpha', 'beta'), `+
+			`'score', i * 1.5, 'active', i % 2 = 0), `+exp+`, now(), now() FROM generate_series(0, $1 - 1) AS i`, n)
+		if err == nil {
+			_, err = db.ExecContext(ctx, `ANALYZE cached_items`)
+		}
+		return err
+	}
+	return insertRows(ctx, db, n, 5,
+		`INSERT INTO cached_items (key, value, expires_at, created_at, updated_at) VALUES `,
+		func(i int, args []any) []any {
+			b, _ := json.Marshal(Value(i))
+			var exp any
+			if t := mix.expiry(now, i); t != nil {
+				exp = *t
+			}
+			return append(args, Key(i), string(b), exp, now, now)
+		})
+}
+
+// LoadSessions fills scs's (created, empty) sessions table with rows
+// 0..n-1, each expiring in a day.
+func LoadSessions(ctx context.Context, db *sql.DB, pg bool, n int) error {
+	if pg {
+		_, err := db.ExecContext(ctx, `INSERT INTO sessions (token, data, expiry) `+
+			`SELECT 'item:' || lpad(i::text, 7, '0'), convert_to(jsonb_build_object('id', i, 'name', 'user-' || lpad(i::text, 7, '0'), `+
+			`'email', 'user' || lpad(i::text, 7, '0') || '@example.com', 'tags', jsonb_build_array('alpha', 'beta'), `+
+			`'score', i * 1.5, 'active', i % 2 = 0)::text, 'UTF8'), now() + interval '1 day' FROM generate_series(0, $1 - 1) AS i`, n)
+		if err == nil {
+			_, err = db.ExecContext(ctx, `ANALYZE sessions`)
+		}
+		return err
+	}
+	exp := time.Now().UTC().Add(24 * time.Hour).Format("2006-01-02T15:04:05.999")
+	return insertRows(ctx, db, n, 3, `INSERT INTO sessions (token, data, expiry) VALUES `,
+		func(i int, args []any) []any {
+			b, _ := json.Marshal(Value(i))
+			return append(args, Key(i), b, exp)
+		})
+}
+
+// SessionsTable returns the DDL of scs's sessions table.
+func SessionsTable(pg bool) string {
+	if pg {
+		return `CREATE TABLE sessions (token TEXT PRIMARY KEY, data BYTEA NOT NULL, expiry TIMESTAMPTZ NOT NULL)`
+	}
+	return `CREATE TABLE sessions (token TEXT PRIMARY KEY, data BLOB NOT NULL, expiry REAL NOT NULL)`
+}
+
+// insertRows inserts n SQLite rows of width columns in one transaction,
+// 100 rows per statement; expiry values go through julianday on the
+// sessions table.
+func insertRows(ctx context.Context, db *sql.DB, n, width int, head string, row func(i int, args []any) []any) error {
+	const per = 100
+	tuple := "(" + strings.TrimSuffix(strings.Repeat("?, ", width), ", ") + ")"
+	if strings.Contains(head, "sessions") {
+		tuple = "(?, ?, julianday(?))"
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	stmts := map[int]*sql.Stmt{}
+	args := make([]any, 0, per*width)
+	for lo := 0; lo < n; lo += per {
+		hi := min(lo+per, n)
+		st, ok := stmts[hi-lo]
+		if !ok {
+			q := head + strings.TrimSuffix(strings.Repeat(tuple+", ", hi-lo), ", ")
+			if st, err = tx.PrepareContext(ctx, q); err != nil {
+				return err
+			}
+			stmts[hi-lo] = st
+		}
+		args = args[:0]
+		for i := lo; i < hi; i++ {
+			args = row(i, args)
+		}
+		if _, err := st.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("insert rows %d..%d: %w", lo, hi, err)
+		}
+	}
+	return tx.Commit()
+}
+
+// Checkpoint empties SQLite's WAL into the database file.
+func Checkpoint(ctx context.Context, db *sql.DB) error {
+	_, err := db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	return err
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Runs gormcache's benchmarks and writes BENCHMARKS.md at the repository
+# root: the benchmarks are compiled once, then run in ROUNDS interleaved
+# rounds (each round runs every benchmark once, -test.count 1), summarized
+# with benchstat (a tool of bench/go.mod) and by cmd/report (medians, ratios
+# to raw SQL, the issue's targets), followed by cmd/expiry.
+#
+#   bench/run.sh                       # everything: about 15 minutes
+#   ROUNDS=2 BENCH='Ops/sqlite' EXPIRY_ROWS=100000 bench/run.sh   # a quick look
+#
+# PostgreSQL needs CACHE_TEST_POSTGRES_DSN (each benchmark works in a schema
+# of its own and drops it); Redis needs redis-server on PATH (the benchmark
+# starts it on a free loopback port, persistence off). Without them those
+# benchmarks are skipped with a message.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+ROUNDS=${ROUNDS:-6}
+BENCHTIME=${BENCHTIME:-500ms}
+EXPIRY_ROWS=${EXPIRY_ROWS:-1000000}
+OUT=${OUT:-../BENCHMARKS.md}
+
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+echo "== compiling"
+go test -c -o "$work/bench.test" .
+go build -o "$work/expiry" ./cmd/expiry
+go build -o "$work/report" ./cmd/report
+go tool -n benchstat >/dev/null # fetches and builds benchstat
+
+# One process per pattern, so that the implementations of one operation run
+# side by side in time, and the loads of the machine hit them alike.
+if [ -n "${BENCH:-}" ]; then
+  patterns=("$BENCH")
+else
+  patterns=()
+  for op in GetHit GetMiss Set Increment GetMany100 GetHitParallel SetParallel; do
+    patterns+=("^BenchmarkOps\$/.*/.*/^$op\$")
+  done
+  patterns+=('^BenchmarkTracing$' '^BenchmarkScale$' '^BenchmarkPool$')
+fi
+
+for r in $(seq 1 "$ROUNDS"); do
+  echo "== round $r of $ROUNDS ($(uptime | sed 's/.*load/load/'))"
+  for p in "${patterns[@]}"; do
+    BENCH_ROUND=$r "$work/bench.test" -test.run '^$' -test.bench "$p" -test.benchtime "$BENCHTIME" \
+      -test.count 1 -test.benchmem -test.v >"$work/part.txt" 2>&1 || {
+      tail -30 "$work/part.txt"; exit 1; }
+    cat "$work/part.txt" >>"$work/all.txt"
+  done
+done
+grep -h -- '--- SKIP' "$work/all.txt" | sort -u || true
+
+echo "== benchstat"
+go tool benchstat "$work/all.txt" | sed "s|$work/||" >"$work/benchstat.txt"
+
+expiry=""
+if [ "$EXPIRY_ROWS" != 0 ]; then
+  echo "== expiry ($EXPIRY_ROWS rows)"
+  "$work/expiry" -rows "$EXPIRY_ROWS" | tee "$work/expiry.txt"
+  expiry="$work/expiry.txt"
+fi
+
+{
+  echo "CPUs: $(nproc), load average at the start: $load0, at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "Redis: $(redis-server --version 2>/dev/null | cut -d' ' -f3 || echo 'not installed') (go-redis $(go list -m -f '{{.Version}}' github.com/redis/go-redis/v9))"
+  echo "scs sqlite3store/postgresstore $(go list -m -f '{{.Version}}' github.com/alexedwards/scs/sqlite3store)"
+  echo "benchtime: $BENCHTIME per benchmark per round"
+} >"$work/meta.txt"
+
+"$work/report" -rounds "$work/all.txt" -benchstat "$work/benchstat.txt" -expiry "$expiry" \
+  -meta "$work/meta.txt" -n "$ROUNDS" -command "bench/run.sh" >"$OUT"
+echo "== wrote $OUT"
