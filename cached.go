@@ -325,6 +325,7 @@ func SetMany(db *gorm.DB, values map[string]any, exp ...Expiration) error {
 		encoded[i] = string(b)
 	}
 	o.expires(at)
+	expArg, nowArg := timeArg(at), any(now)
 	err = inTx(o.r, len(keys) > chunkSize, func(r runner) error {
 		for lo := 0; lo < len(keys); lo += chunkSize {
 			hi := min(lo+chunkSize, len(keys))
@@ -336,7 +337,7 @@ func SetMany(db *gorm.DB, values map[string]any, exp ...Expiration) error {
 					q.WriteString(", ")
 				}
 				q.WriteString("(?, ?, ?, ?, ?)")
-				args = append(args, keys[i], encoded[i], timeArg(at), now, now)
+				args = append(args, keys[i], encoded[i], expArg, nowArg, nowArg)
 			}
 			q.WriteString(` ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value", ` +
 				`"expires_at" = excluded."expires_at", "updated_at" = excluded."updated_at"`)
@@ -444,7 +445,8 @@ func (o *op) storeCount(id dialect.ID, b []byte, exp []Expiration) (int64, error
 		return 0, err
 	}
 	o.expires(at)
-	return o.r.exec(o.r.d.Stmt(id), o.key, string(b), timeArg(at), now, now)
+	nowArg := any(now) // boxed once for both timestamps
+	return o.r.exec(o.r.d.Stmt(id), o.key, string(b), timeArg(at), nowArg, nowArg)
 }
 
 func (o *op) increment(delta int64, exp []Expiration) (int64, error) {
@@ -459,7 +461,8 @@ func (o *op) increment(delta int64, exp []Expiration) (int64, error) {
 	// A refused increment returns no row; a second look tells why. If the
 	// entry vanished in between, the increment is tried once more.
 	for range 2 {
-		n, ok, err := o.queryInt(o.r.d.Stmt(dialect.Increment), o.key, delta, timeArg(at), now, now)
+		nowArg := any(now) // boxed once for both timestamps
+		n, ok, err := o.queryInt(o.r.d.Stmt(dialect.Increment), o.key, delta, timeArg(at), nowArg, nowArg)
 		if err != nil || ok {
 			return n, err
 		}

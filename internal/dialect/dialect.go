@@ -182,9 +182,11 @@ var postgres = build("postgres", true, 10000, map[ID]string{
 			`THEN CAST(CAST("cached_items"."value" AS text) AS numeric) + CAST(CAST(excluded."value" AS text) AS numeric) `+
 			`BETWEEN -9223372036854775808 AND 9223372036854775807 ELSE false END`) +
 		`RETURNING CAST(CAST("value" AS text) AS bigint)`,
-	GetMany: `SELECT "key", "value" FROM "cached_items" WHERE "key" IN ` +
-		`(SELECT jsonb_array_elements_text(CAST(? AS jsonb))) AND ` + live,
-	DeleteMany: `DELETE FROM "cached_items" WHERE "key" IN (SELECT jsonb_array_elements_text(CAST(? AS jsonb)))`,
+	// = ANY(ARRAY(...)) probes the key index; IN (SELECT ...) makes the
+	// planner hash the keys and scan the whole table.
+	GetMany: `SELECT "key", "value" FROM "cached_items" WHERE "key" = ANY(ARRAY(` +
+		`SELECT jsonb_array_elements_text(CAST(? AS jsonb)))) AND ` + live,
+	DeleteMany: `DELETE FROM "cached_items" WHERE "key" = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST(? AS jsonb))))`,
 	// = ANY(ARRAY(...)) keeps the planner on the expires_at index; IN
 	// (SELECT ... LIMIT n) scans the whole table for every batch. Rows are
 	// found by ctid (a TID scan, no primary-key lookups: half the cost of
