@@ -178,6 +178,10 @@ func sqlFindings(fset *token.FileSet, name string, f *ast.File, consts map[strin
 			if id, ok := e.Fun.(*ast.Ident); ok {
 				return consts["func "+id.Name] // returns only constants
 			}
+			if sel, ok := e.Fun.(*ast.SelectorExpr); ok { // another package's, e.g. dialect.ValueSize
+				_, pkg := sel.X.(*ast.Ident)
+				return pkg && sel.Sel.IsExported() && consts["func "+sel.Sel.Name]
+			}
 		}
 		return false
 	}

@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	cache "github.com/gormcache/cache"
+	"github.com/gormcache/cache/internal/dialect"
 )
 
 // listRow is one entry as the list query reads it: everything but the value.
@@ -180,7 +181,7 @@ func (s *server) page(db *gorm.DB, status, search string, after int64) (rows []l
 		return nil, false, nil
 	}
 	tx := db.Model(&cache.CachedItem{}).Select(`"cached_items"."id", "cached_items"."key", "cached_items"."expires_at", ` +
-		`"cached_items"."created_at", "cached_items"."updated_at", ` + sizeExpr(db) + ` AS "size"`)
+		`"cached_items"."created_at", "cached_items"."updated_at", ` + dialect.ValueSize(db.Dialector.Name()) + ` AS "size"`)
 	switch status {
 	case statusLive:
 		tx = tx.Scopes(cache.Unexpired)

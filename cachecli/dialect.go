@@ -9,8 +9,9 @@ import (
 	cache "github.com/gormcache/cache"
 )
 
-// This file holds the package's only switches on the database: the SQL
-// that the core library has no function for.
+// This file holds the package's only switch on the database: the table's
+// size on disk, which the core library has no function for. (The value
+// size expression is internal/dialect's ValueSize.)
 
 // diskSize is how much disk the cache takes, as far as the database tells.
 type diskSize struct {
@@ -59,13 +60,4 @@ func sizeOnDisk(db *gorm.DB) (*diskSize, error) {
 	default:
 		return nil, nil
 	}
-}
-
-// sizeColumn is an SQL expression for the length in bytes of an entry's
-// value as JSON text.
-func sizeColumn(db *gorm.DB) string {
-	if n := db.Dialector.Name(); n == "postgres" || n == "pgx" {
-		return `octet_length("cached_items"."value"::text)`
-	}
-	return `length(CAST("cached_items"."value" AS BLOB))`
 }

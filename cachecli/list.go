@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	cache "github.com/gormcache/cache"
+	"github.com/gormcache/cache/internal/dialect"
 )
 
 // listed is one line of the list command.
@@ -58,7 +59,7 @@ kind. --prefix keeps the keys that start with it (case-sensitive).`,
 				return err
 			}
 			q := db.Model(&cache.CachedItem{}).
-				Select(`"cached_items"."key", "cached_items"."expires_at", ` + sizeColumn(db) + ` AS "size"`)
+				Select(`"cached_items"."key", "cached_items"."expires_at", ` + dialect.ValueSize(db.Dialector.Name()) + ` AS "size"`)
 			switch {
 			case expired:
 				q = q.Scopes(cache.Expired)

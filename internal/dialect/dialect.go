@@ -234,3 +234,14 @@ func (d *Dialect) Migrations(unlogged bool) []string {
 	}
 	return m
 }
+
+// ValueSize returns an SQL expression for the length in bytes of an
+// entry's value as JSON text on the named database (the admin page and the
+// CLI show it). PostgreSQL's jsonb has no length of its own, so it is
+// measured as text.
+func ValueSize(name string) string {
+	if name == "postgres" || name == "pgx" {
+		return `octet_length(CAST("cached_items"."value" AS text))`
+	}
+	return `length(CAST("cached_items"."value" AS BLOB))`
+}
