@@ -23,7 +23,9 @@ const tracerName = "github.com/gormcache/cache"
 // when it sets its provider after this package is loaded.
 var tracer = otel.Tracer(tracerName)
 
-var clientSpan = trace.WithSpanKind(trace.SpanKindClient)
+// startOptions is built once: a variadic argument passed through the
+// Tracer interface escapes, so a literal would allocate on every call.
+var startOptions = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}
 
 // defaultProvider is OpenTelemetry's global provider as it is before the app
 // sets one: it only hands out non-recording spans. While it is still the
@@ -79,7 +81,7 @@ func start(db *gorm.DB, span, name, key string, hasKey bool) (op, error) {
 		ctx = db.Statement.Context
 	}
 	if tracing() {
-		ctx, o.span = tracer.Start(ctx, span, clientSpan)
+		ctx, o.span = tracer.Start(ctx, span, startOptions...)
 	} else {
 		o.span = noop.Span{}
 	}

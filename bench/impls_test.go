@@ -80,6 +80,13 @@ func newRawKV(ctx context.Context, db *sql.DB, pg bool) (*rawKV, error) {
 	return k, nil
 }
 
+// Close closes the prepared statements.
+func (k *rawKV) Close() {
+	for _, st := range []*sql.Stmt{k.get, k.set, k.incr, k.getMany} {
+		_ = st.Close()
+	}
+}
+
 func (k *rawKV) Get(key string, dst *Item) (bool, error) {
 	var b []byte
 	err := k.get.QueryRow(key, time.Now().UTC()).Scan(&b)

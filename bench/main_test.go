@@ -167,10 +167,7 @@ func sqliteTemplate(table string) (string, error) {
 			if err := cache.AutoMigrate(g); err != nil {
 				return "", err
 			}
-			if err := benchdb.LoadItems(ctx, sqlDB, false, rows, benchdb.AllLive); err != nil {
-				return "", err
-			}
-			return path, benchdb.Checkpoint(ctx, sqlDB)
+			return path, benchdb.LoadItems(ctx, sqlDB, false, rows, benchdb.AllLive)
 		}
 		sqlDB, err := benchdb.OpenSQL(path)
 		if err != nil {
@@ -180,10 +177,7 @@ func sqliteTemplate(table string) (string, error) {
 		if _, err := sqlDB.Exec(benchdb.SessionsTable(false)); err != nil {
 			return "", err
 		}
-		if err := benchdb.LoadSessions(ctx, sqlDB, false, rows); err != nil {
-			return "", err
-		}
-		return path, benchdb.Checkpoint(ctx, sqlDB)
+		return path, benchdb.LoadSessions(ctx, sqlDB, false, rows)
 	})
 }
 

@@ -39,7 +39,9 @@ else
   for op in GetHit GetMiss Set Increment GetMany100 GetHitParallel SetParallel; do
     patterns+=("^BenchmarkOps\$/.*/.*/^$op\$")
   done
-  patterns+=('^BenchmarkTracing$' '^BenchmarkScale$' '^BenchmarkPool$')
+  # Tracing once per database: its none and sdk-sample-none runs, which the
+  # target compares, then follow each other directly.
+  patterns+=('^BenchmarkTracing$/.*/^sqlite$' '^BenchmarkTracing$/.*/^postgres$' '^BenchmarkScale$' '^BenchmarkPool$')
 fi
 
 for r in $(seq 1 "$ROUNDS"); do

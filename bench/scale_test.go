@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"gorm.io/driver/sqlite"
@@ -17,22 +18,33 @@ import (
 // 1,000,000 entries: BenchmarkScale/<db>/<rows>. It should stay flat. Each
 // table is loaded once per process; -short leaves out the million.
 // sqlite-cache64m is SQLite with a 64 MiB page cache per connection
-// (_cache_size=-65536) instead of the default 2 MiB.
+// (_cache_size=-65536) instead of the default 2 MiB. sqlite-raw and
+// postgres-raw run raw's Get (see BenchmarkOps) on the same tables as
+// sqlite and postgres: how much of the growth is the database's own.
 func BenchmarkScale(b *testing.B) {
 	sizes := []int{10_000, 100_000, 1_000_000}
 	if testing.Short() {
 		sizes = sizes[:2]
 	}
-	for _, db := range []string{"sqlite", "sqlite-cache64m", "postgres"} {
+	for _, db := range []string{"sqlite", "sqlite-raw", "sqlite-cache64m", "postgres", "postgres-raw"} {
 		b.Run(db, func(b *testing.B) {
 			for _, n := range sizes {
 				b.Run(strconv.Itoa(n), func(b *testing.B) {
-					g := scaleDB(b, db, n)
+					g := scaleDB(b, strings.TrimSuffix(db, "-raw"), n)
+					var k kv = gormcacheKV{g}
+					if strings.HasSuffix(db, "-raw") {
+						sqlDB, _ := g.DB()
+						r, err := newRawKV(context.Background(), sqlDB, db == "postgres-raw")
+						if err != nil {
+							b.Fatal(err)
+						}
+						defer r.Close()
+						k = r
+					}
 					keys := make([]string, rows)
 					for i := range keys {
 						keys[i] = benchdb.Key(i * 7919 % n)
 					}
-					k := gormcacheKV{g}
 					var v Item
 					b.ReportAllocs()
 					b.ResetTimer()
@@ -79,13 +91,7 @@ func scaleDB(b *testing.B, db string, n int) *gorm.DB {
 		if err := cache.AutoMigrate(g); err != nil {
 			return nil, err
 		}
-		if err := benchdb.LoadItems(ctx, sqlDB, db == "postgres", n, benchdb.AllLive); err != nil {
-			return nil, err
-		}
-		if db != "postgres" {
-			err = benchdb.Checkpoint(ctx, sqlDB)
-		}
-		return g, err
+		return g, benchdb.LoadItems(ctx, sqlDB, db == "postgres", n, benchdb.AllLive)
 	})
 	if err != nil {
 		b.Fatalf("load %d rows on %s: %v", n, db, err)

@@ -35,6 +35,10 @@ done
 if [ "$(psql_admin "SELECT 1 FROM pg_roles WHERE rolname='gormcache'")" != "1" ]; then
   psql_admin "CREATE ROLE gormcache LOGIN PASSWORD 'gormcache' CREATEDB" >&2
 fi
+# The benchmarks take a CHECKPOINT before each timed run (PostgreSQL 15+).
+if [ "$(psql_admin "SELECT 1 FROM pg_roles WHERE rolname='pg_checkpoint'")" = "1" ]; then
+  psql_admin "GRANT pg_checkpoint TO gormcache" >/dev/null 2>&1
+fi
 if [ "$(psql_admin "SELECT 1 FROM pg_database WHERE datname='gormcache_test'")" != "1" ]; then
   psql_admin "CREATE DATABASE gormcache_test OWNER gormcache" >&2
 fi

@@ -7,12 +7,13 @@
 //
 // Each table holds rows entries: half expired, a quarter expiring in an
 // hour, a quarter that never expire. ClearExpired and the bare DELETE each
-// start from a freshly loaded table.
+// start from a freshly loaded and settled table (benchdb.Settle); they run
+// -deletes times each, alternating: the median total time is printed, and
+// the longest batch (slowest statement) of all the ClearExpired runs.
 package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -32,14 +33,19 @@ import (
 func main() {
 	rows := flag.Int("rows", 1_000_000, "entries to load")
 	repeat := flag.Int("repeat", 5, "runs of each Stats query, alternating; the medians are printed")
+	deletes := flag.Int("deletes", 3, "runs of the bare DELETE and of ClearExpired, alternating, each on a fresh table; the medians are printed")
 	flag.Parse()
-	if err := run(context.Background(), *rows, *repeat); err != nil {
+	if *repeat < 1 || *deletes < 1 {
+		fmt.Fprintln(os.Stderr, "expiry: -repeat and -deletes must be at least 1")
+		os.Exit(2)
+	}
+	if err := run(context.Background(), *rows, *repeat, *deletes); err != nil {
 		fmt.Fprintln(os.Stderr, "expiry:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, rows, repeat int) error {
+func run(ctx context.Context, rows, repeat, deletes int) error {
 	dir, err := os.MkdirTemp("", "gormcache-expiry-")
 	if err != nil {
 		return err
@@ -63,7 +69,7 @@ func run(ctx context.Context, rows, repeat int) error {
 			}
 			defer drop() //nolint:errcheck // best effort
 		}
-		if err := measure(ctx, name, dsn, rows, repeat); err != nil {
+		if err := measure(ctx, name, dsn, rows, repeat, deletes); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
@@ -92,7 +98,7 @@ func (s *statements) reset() []time.Duration {
 	return t
 }
 
-func measure(ctx context.Context, name, dsn string, rows, repeat int) error {
+func measure(ctx context.Context, name, dsn string, rows, repeat, deletes int) error {
 	rec := &statements{Interface: logger.Default.LogMode(logger.Silent)}
 	g, err := benchdb.Open(dsn)
 	if err != nil {
@@ -117,15 +123,7 @@ func measure(ctx context.Context, name, dsn string, rows, repeat int) error {
 				return err
 			}
 		}
-		if err := benchdb.LoadItems(ctx, sqlDB, pg, rows, benchdb.HalfExpired); err != nil {
-			return err
-		}
-		if pg {
-			_, err = sqlDB.ExecContext(ctx, `VACUUM ANALYZE cached_items`)
-		} else {
-			err = benchdb.Checkpoint(ctx, sqlDB)
-		}
-		return err
+		return benchdb.LoadItems(ctx, sqlDB, pg, rows, benchdb.HalfExpired)
 	}
 	line := func(what string, total time.Duration, batches int, longest time.Duration) {
 		b, l := "", ""
@@ -171,38 +169,60 @@ func measure(ctx context.Context, name, dsn string, rows, repeat int) error {
 	line("Stats", median(statsT), 0, 0)
 	fmt.Printf("%-9s %-22s %12.2fx\n", "", "Stats / raw", float64(median(statsT))/float64(median(rawT)))
 
-	// The bare DELETE.
-	now := time.Now().UTC()
+	// The bare DELETE and ClearExpired, alternating which goes first, each
+	// on a fresh table.
 	del := `DELETE FROM cached_items WHERE expires_at < ?`
 	if pg {
 		del = `DELETE FROM cached_items WHERE expires_at < $1`
 	}
-	begin := time.Now()
-	res, err := sqlDB.ExecContext(ctx, del, now)
-	if err != nil {
-		return err
+	var bareT, clearT, longestT []time.Duration
+	var bareN, clearN int64
+	var batches []int
+	bareRun := func() error {
+		if err := load(); err != nil {
+			return err
+		}
+		begin := time.Now()
+		res, err := sqlDB.ExecContext(ctx, del, time.Now().UTC())
+		if err != nil {
+			return err
+		}
+		bareT = append(bareT, time.Since(begin))
+		bareN, _ = res.RowsAffected()
+		return nil
 	}
-	bare := time.Since(begin)
-	n, _ := res.RowsAffected()
-	line(fmt.Sprintf("bare DELETE (%d)", n), bare, 1, bare)
-
-	// ClearExpired on a fresh table.
-	if err := load(); err != nil {
-		return err
+	clearRun := func() error {
+		if err := load(); err != nil {
+			return err
+		}
+		rec.reset()
+		begin := time.Now()
+		deleted, err := cache.ClearExpired(g)
+		clearT = append(clearT, time.Since(begin))
+		if err != nil {
+			return err
+		}
+		took := rec.reset()
+		longestT = append(longestT, slices.Max(append(took, 0)))
+		batches = append(batches, len(took))
+		clearN = deleted
+		return nil
 	}
-	rec.reset()
-	begin = time.Now()
-	deleted, err := cache.ClearExpired(g)
-	total := time.Since(begin)
-	if err != nil {
-		return err
+	for i := range 2 * deletes {
+		run := bareRun
+		if (i%2 == 1) == (i/2%2 == 0) {
+			run = clearRun
+		}
+		if err := run(); err != nil {
+			return err
+		}
 	}
-	took := rec.reset()
-	if deleted != n {
-		return errors.New("ClearExpired and the bare DELETE deleted different counts")
+	if bareN != clearN {
+		return fmt.Errorf("ClearExpired deleted %d rows, the bare DELETE %d", clearN, bareN)
 	}
-	line(fmt.Sprintf("ClearExpired (%d)", deleted), total, len(took), slices.Max(append(took, 0)))
-	fmt.Printf("%-9s %-22s %12.2fx\n", "", "ClearExpired / DELETE", float64(total)/float64(bare))
+	line(fmt.Sprintf("bare DELETE (%d)", bareN), median(bareT), 1, median(bareT))
+	line(fmt.Sprintf("ClearExpired (%d)", clearN), median(clearT), slices.Max(batches), slices.Max(longestT))
+	fmt.Printf("%-9s %-22s %12.2fx\n", "", "ClearExpired / DELETE", float64(median(clearT))/float64(median(bareT)))
 	fmt.Println()
 	return nil
 }

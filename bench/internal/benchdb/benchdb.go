@@ -9,11 +9,15 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" driver for raw and scs
 	_ "github.com/mattn/go-sqlite3"    // "sqlite3" driver for raw and scs
 	"gorm.io/driver/postgres"
@@ -137,7 +141,7 @@ func (m Mix) expiry(now time.Time, i int) *time.Time {
 }
 
 // LoadItems fills the (migrated, empty) cached_items table with rows 0..n-1
-// as gormcache would write them.
+// as gormcache would write them, then settles it (see Settle).
 func LoadItems(ctx context.Context, db *sql.DB, pg bool, n int, mix Mix) error {
 	now := time.Now().UTC()
 	if pg {
@@ -150,12 +154,12 @@ func LoadItems(ctx context.Context, db *sql.DB, pg bool, n int, mix Mix) error {
 			`SELECT 'item:' || lpad(i::text, 7, '0'), jsonb_build_object('id', i, 'name', 'user-' || lpad(i::text, 7, '0'), `+
 			`'email', 'user' || lpad(i::text, 7, '0') || '@example.com', 'tags', jsonb_build_array('alpha', 'beta'), `+
 			`'score', i * 1.5, 'active', i % 2 = 0), `+exp+`, now(), now() FROM generate_series(0, $1 - 1) AS i`, n)
-		if err == nil {
-			_, err = db.ExecContext(ctx, `ANALYZE cached_items`)
+		if err != nil {
+			return err
 		}
-		return err
+		return Settle(ctx, db, pg, "cached_items")
 	}
-	return insertRows(ctx, db, n, 5,
+	err := insertRows(ctx, db, n, 5,
 		`INSERT INTO cached_items (key, value, expires_at, created_at, updated_at) VALUES `,
 		func(i int, args []any) []any {
 			b, _ := json.Marshal(Value(i))
@@ -165,27 +169,35 @@ func LoadItems(ctx context.Context, db *sql.DB, pg bool, n int, mix Mix) error {
 			}
 			return append(args, Key(i), string(b), exp, now, now)
 		})
+	if err != nil {
+		return err
+	}
+	return Settle(ctx, db, pg, "cached_items")
 }
 
 // LoadSessions fills scs's (created, empty) sessions table with rows
-// 0..n-1, each expiring in a day.
+// 0..n-1, each expiring in a day, then settles it (see Settle).
 func LoadSessions(ctx context.Context, db *sql.DB, pg bool, n int) error {
 	if pg {
 		_, err := db.ExecContext(ctx, `INSERT INTO sessions (token, data, expiry) `+
 			`SELECT 'item:' || lpad(i::text, 7, '0'), convert_to(jsonb_build_object('id', i, 'name', 'user-' || lpad(i::text, 7, '0'), `+
 			`'email', 'user' || lpad(i::text, 7, '0') || '@example.com', 'tags', jsonb_build_array('alpha', 'beta'), `+
 			`'score', i * 1.5, 'active', i % 2 = 0)::text, 'UTF8'), now() + interval '1 day' FROM generate_series(0, $1 - 1) AS i`, n)
-		if err == nil {
-			_, err = db.ExecContext(ctx, `ANALYZE sessions`)
+		if err != nil {
+			return err
 		}
-		return err
+		return Settle(ctx, db, pg, "sessions")
 	}
 	exp := time.Now().UTC().Add(24 * time.Hour).Format("2006-01-02T15:04:05.999")
-	return insertRows(ctx, db, n, 3, `INSERT INTO sessions (token, data, expiry) VALUES `,
+	err := insertRows(ctx, db, n, 3, `INSERT INTO sessions (token, data, expiry) VALUES `,
 		func(i int, args []any) []any {
 			b, _ := json.Marshal(Value(i))
 			return append(args, Key(i), b, exp)
 		})
+	if err != nil {
+		return err
+	}
+	return Settle(ctx, db, pg, "sessions")
 }
 
 // SessionsTable returns the DDL of scs's sessions table.
@@ -233,8 +245,37 @@ func insertRows(ctx context.Context, db *sql.DB, n, width int, head string, row 
 	return tx.Commit()
 }
 
-// Checkpoint empties SQLite's WAL into the database file.
-func Checkpoint(ctx context.Context, db *sql.DB) error {
-	_, err := db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
-	return err
+// Settle brings a freshly loaded table to a quiet state, the same before
+// every timed run, so that no background work left over from the load lands
+// in it. On SQLite the WAL is checkpointed into the database file. On
+// PostgreSQL the table is vacuumed and analyzed (autovacuum then has nothing
+// to do on it, and hint bits and the visibility map are set), then a
+// CHECKPOINT is taken: the run does not inherit a checkpoint that the load
+// made due, and every run pays the same full-page writes. table is one of
+// the benchmark tables, "cached_items" or "sessions".
+func Settle(ctx context.Context, db *sql.DB, pg bool, table string) error {
+	if !pg {
+		_, err := db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+		return err
+	}
+	q := `VACUUM ANALYZE cached_items`
+	if table == "sessions" {
+		q = `VACUUM ANALYZE sessions`
+	}
+	if _, err := db.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("%s: %w", q, err)
+	}
+	if _, err := db.ExecContext(ctx, `CHECKPOINT`); err != nil {
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+			return fmt.Errorf("CHECKPOINT: %w", err)
+		}
+		checkpointWarning.Do(func() {
+			fmt.Fprintln(os.Stderr, "benchdb: the role may not CHECKPOINT (GRANT pg_checkpoint TO it, as "+
+				"scripts/postgres-test-db.sh does): PostgreSQL figures will be noisier")
+		})
+	}
+	return nil
 }
+
+var checkpointWarning sync.Once
