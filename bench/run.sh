@@ -5,8 +5,11 @@
 # with benchstat (a tool of bench/go.mod) and by cmd/report (medians, ratios
 # to raw SQL, the issue's targets), followed by cmd/expiry.
 #
-#   bench/run.sh                       # everything: about 15 minutes
+#   bench/run.sh                       # everything: about 25 minutes
 #   ROUNDS=2 BENCH='Ops/sqlite' EXPIRY_ROWS=100000 bench/run.sh   # a quick look
+#
+# OUT names the report (default: BENCHMARKS.md); KEEP_ROUNDS=file keeps
+# the raw output of every round, for benchstat or a second look.
 #
 # PostgreSQL needs CACHE_TEST_POSTGRES_DSN (each benchmark works in a schema
 # of its own and drops it); Redis needs redis-server on PATH (the benchmark
@@ -16,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 ROUNDS=${ROUNDS:-6}
-BENCHTIME=${BENCHTIME:-500ms}
+BENCHTIME=${BENCHTIME:-1s}
 EXPIRY_ROWS=${EXPIRY_ROWS:-1000000}
 OUT=${OUT:-../BENCHMARKS.md}
 
@@ -54,6 +57,8 @@ for r in $(seq 1 "$ROUNDS"); do
   done
 done
 grep -h -- '--- SKIP' "$work/all.txt" | sort -u || true
+
+if [ -n "${KEEP_ROUNDS:-}" ]; then cp "$work/all.txt" "$KEEP_ROUNDS"; fi
 
 echo "== benchstat"
 go tool benchstat "$work/all.txt" | sed "s|$work/||" >"$work/benchstat.txt"

@@ -138,8 +138,9 @@ func run(w io.Writer, roundsPath, benchstatPath, expiryPath, metaPath string, n 
 	p("expect a few percent of noise in every figure, and more in the parallel and write benchmarks. ")
 	p("The benchstat summary (with confidence intervals) is at the end.\n\n")
 	p("Every benchmark of BenchmarkOps starts from the same state: its own freshly loaded table of ")
-	p("10,000 entries of ~100-byte JSON objects (a fresh copy of a checkpointed SQLite file; a truncated ")
-	p("and reloaded PostgreSQL table; a flushed and reloaded Redis). `raw` runs gormcache's own SQL as ")
+	p("10,000 entries of ~100-byte JSON objects (a fresh copy of a checkpointed SQLite file; a truncated, ")
+	p("reloaded, vacuumed and checkpointed PostgreSQL table with autovacuum off; a flushed and reloaded Redis). ")
+	p("gormcache and raw run next to each other, raw first in even rounds. `raw` runs gormcache's own SQL as ")
 	p("database/sql prepared statements with the same json.Marshal/Unmarshal, so gormcache/raw is the ")
 	p("library's own overhead.\n\n")
 
