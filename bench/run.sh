@@ -24,6 +24,9 @@ EXPIRY_ROWS=${EXPIRY_ROWS:-1000000}
 OUT=${OUT:-../BENCHMARKS.md}
 
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
+# CPU time the hypervisor gave to other guests ("steal"): on a shared
+# virtual machine the main source of noise in these figures.
+cpu0=$(head -1 /proc/stat)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -72,6 +75,8 @@ fi
 
 {
   echo "CPUs: $(nproc), load average at the start: $load0, at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "$cpu0" "$(head -1 /proc/stat)" | awk '{t = 0; for (i = 2; i <= 9; i++) t += $(i + 11) - $i
+    printf "CPU steal during the run: %.1f%% of CPU time (busy: %.1f%%)\n", 100 * ($20 - $9) / t, 100 * (t - ($16 - $5) - ($17 - $6)) / t}'
   echo "Redis: $(redis-server --version 2>/dev/null | cut -d' ' -f3 || echo 'not installed') (go-redis $(go list -m -f '{{.Version}}' github.com/redis/go-redis/v9))"
   echo "scs sqlite3store/postgresstore $(go list -m -f '{{.Version}}' github.com/alexedwards/scs/sqlite3store)"
   echo "benchtime: $BENCHTIME per benchmark per round"

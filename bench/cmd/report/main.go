@@ -218,17 +218,22 @@ func run(w io.Writer, roundsPath, benchstatPath, expiryPath, metaPath string, n 
 	}
 	for _, db := range []string{"sqlite", "postgres"} {
 		sc := func(db, n string) string { return "BenchmarkScale/" + db + "/" + n }
-		target(fmt.Sprintf("Scale, %s: GetHit flat from 10k to 1M rows (1M ≤ 1.2× 10k)", db),
-			sc(db, "1000000"), sc(db, "10000"), 1.2)
-		g, ok1 := ratio(sc(db, "1000000"), sc(db, "10000"), "ns/op")
-		r, ok2 := ratio(sc(db+"-raw", "1000000"), sc(db+"-raw", "10000"), "ns/op")
-		if ok1 && ok2 {
-			p("| Scale, %s: gormcache grows no more than raw SQL on the same tables (≤ raw's growth × 1.05) | %.2f× vs raw %.2f× | %s |\n",
-				db, g, r, verdict(g <= r*1.05))
+		desc := fmt.Sprintf("Scale, %s: GetHit flat from 10k to 1M rows (1M ≤ 1.2× 10k)", db)
+		g, ok := ratio(sc(db, "1000000"), sc(db, "10000"), "ns/op")
+		if !ok {
+			p("| %s | not run | — |\n", desc)
+			continue
 		}
+		// raw's growth on the same tables is the database's own share.
+		raw := ""
+		if r, ok := ratio(sc(db+"-raw", "1000000"), sc(db+"-raw", "10000"), "ns/op"); ok {
+			raw = fmt.Sprintf(" (raw SQL on the same tables: %.2f×)", r)
+		}
+		p("| %s | %.2f×%s | %s |\n", desc, g, raw, verdict(g <= 1.2))
 	}
 	p("\nThe expiry targets are under [Expiry at scale](#expiry-at-scale).\n\n")
-	p("How to read these verdicts: on this shared machine a median still moves by 5–20%% between runs (the benchstat intervals at the end are ±10–35%%), ")
+	p("How to read these verdicts: on this shared virtual machine a median still moves by 5–20%% between runs (the benchstat intervals at the end are ±10–35%%; ")
+	p("the CPU steal above is time the hypervisor gave to other guests), ")
 	p("more on PostgreSQL (a loopback round trip of 100–200 µs, scheduled against the other work) and on ")
 	p("writes. The SDK rows of [Tracing](#tracing) give a yardstick: sampling every span does strictly more ")
 	p("work than sampling none. allocs/op are exact and show the library's own overhead: see the tables ")
