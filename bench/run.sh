@@ -5,7 +5,7 @@
 # with benchstat (a tool of bench/go.mod) and by cmd/report (medians, ratios
 # to raw SQL, the targets), followed by cmd/expiry.
 #
-#   bench/run.sh                       # everything: about 25 minutes
+#   bench/run.sh                       # everything: about 30 minutes
 #   ROUNDS=2 BENCH='Ops/sqlite' EXPIRY_ROWS=100000 bench/run.sh   # a quick look
 #
 # OUT names the report (default: BENCHMARKS.md); KEEP_ROUNDS=file keeps
