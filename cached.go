@@ -594,13 +594,16 @@ func encode(v any) ([]byte, error) {
 
 // PostgreSQL's jsonb keeps numbers as numeric, which holds at most this many
 // digits before the decimal point and after it.
+// Its input also refuses an exponent of maxExponent or more either way, even
+// on a zero (0e1073741823).
 const (
 	maxIntDigits  = 131072
 	maxFracDigits = 16383
+	maxExponent   = 1<<30 - 1 // INT_MAX/2 in PostgreSQL's numeric_in
 )
 
 // checkNumbers refuses JSON numbers that PostgreSQL's numeric cannot hold
-// (1e131072, 1e-16384), so that SQLite refuses them as well. Only a value
+// (1e131072, 1e-16384, 0e1073741823), so that SQLite refuses them as well. Only a value
 // with an exponent or longer than maxFracDigits can hold one, so others are
 // not scanned.
 func checkNumbers(b []byte) error {
@@ -661,6 +664,10 @@ func checkNumbers(b []byte) error {
 				}
 				if neg {
 					exp = -exp
+				}
+				if exp >= maxExponent || exp <= -maxExponent {
+					return fmt.Errorf("%w: a number has an exponent beyond ±%d, "+
+						"more than PostgreSQL can read", ErrInvalidValue, maxExponent-1)
 				}
 			}
 			if fracLen-exp > maxFracDigits {
