@@ -592,10 +592,10 @@ func encode(v any) ([]byte, error) {
 	return b, nil
 }
 
-// PostgreSQL's jsonb keeps numbers as numeric, which holds at most this many
-// digits before the decimal point and after it.
-// Its input also refuses an exponent of maxExponent or more either way, even
-// on a zero (0e1073741823).
+// PostgreSQL's jsonb keeps numbers as numeric, which holds at most
+// maxIntDigits digits before the decimal point and maxFracDigits after it,
+// and whose input refuses an exponent of ±maxExponent or beyond, even on a
+// zero (0e1073741823).
 const (
 	maxIntDigits  = 131072
 	maxFracDigits = 16383
