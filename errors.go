@@ -13,8 +13,10 @@ var (
 	ErrInvalidKey = errors.New("cache: invalid key")
 
 	// ErrInvalidValue is returned when a value cannot be stored as JSON:
-	// json.Marshal fails (NaN, ±Inf, channels, funcs) or the JSON holds a
-	// \u0000 character, which PostgreSQL's jsonb cannot store.
+	// json.Marshal fails (NaN, ±Inf, channels, funcs), or the JSON holds
+	// what PostgreSQL's jsonb cannot store (a \u0000 character, an unpaired
+	// surrogate, invalid UTF-8, a number beyond numeric's range). SQLite
+	// refuses the same values, so both databases accept the same ones.
 	ErrInvalidValue = errors.New("cache: invalid value")
 
 	// ErrInvalidExpiration is returned for a zero or out-of-range time
