@@ -562,6 +562,26 @@ func TestInvalidValues(t *testing.T) {
 	})
 }
 
+// TestNumberLimits pins the edges of what PostgreSQL's numeric holds: the
+// last number on each side is stored on every database, the next one is
+// ErrInvalidValue on every database.
+func TestNumberLimits(t *testing.T) {
+	fits := []string{"1e131071", "1e-16383", "0e1073741822", "0.5e-16382"}
+	beyond := []string{"1e131072", "1e-16384", "0e1073741823", "0e-1073741823", "[1, 0E+99999999999]"}
+	each(t, func(t *testing.T, db *gorm.DB) {
+		for _, n := range fits {
+			require.NoError(t, cache.Cached(db, "n").Set(json.RawMessage(n)), n)
+			var got json.RawMessage
+			ok, err := cache.Cached(db, "n").Get(&got)
+			require.NoError(t, err, n)
+			require.True(t, ok, n)
+		}
+		for _, n := range beyond {
+			require.ErrorIs(t, cache.Cached(db, "n").Set(json.RawMessage(n)), cache.ErrInvalidValue, n)
+		}
+	})
+}
+
 func TestExpirations(t *testing.T) {
 	each(t, func(t *testing.T, db *gorm.DB) {
 		now := time.Now().UTC()

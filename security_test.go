@@ -26,25 +26,7 @@ import (
 
 // injections are keys and values that would change a query built from
 // them as text.
-var injections = []string{
-	`'; DROP TABLE canary; --`,
-	`" OR 1=1 --`,
-	`k' OR '1'='1`,
-	`k") OR ("1"="1`,
-	`') ON CONFLICT DO NOTHING; DELETE FROM canary; --`,
-	`$1`,
-	`? ? ?`,
-	`@key`,
-	`%s%d%v`,
-	`$$; DROP TABLE canary; $$`,
-	`\'; DROP TABLE canary; --`,
-	`"],["x`,
-	`'||(SELECT count(*) FROM canary)||'`,
-	`*/ DELETE FROM canary /*`,
-	`%`,
-	`_`,
-	`k; VACUUM`,
-}
+var injections = cachetest.SQLInjections
 
 // noopPlugin makes the package run its statements through GORM's Raw and
 // Exec, the path taken when the app uses plugins such as otelgorm.
@@ -157,34 +139,7 @@ func sqlFindings(fset *token.FileSet, name string, f *ast.File, consts map[strin
 	report := func(n ast.Node, format string, args ...any) {
 		out = append(out, fmt.Sprintf("%s: %s", fset.Position(n.Pos()), fmt.Sprintf(format, args...)))
 	}
-	var isConst func(e ast.Expr) bool
-	isConst = func(e ast.Expr) bool {
-		switch e := e.(type) {
-		case *ast.BasicLit:
-			return true
-		case *ast.Ident:
-			return consts[e.Name]
-		case *ast.ParenExpr:
-			return isConst(e.X)
-		case *ast.BinaryExpr:
-			return isConst(e.X) && isConst(e.Y)
-		case *ast.SelectorExpr: // a constant of another package, e.g. dialect.Table
-			_, ok := e.X.(*ast.Ident)
-			return ok && e.Sel.IsExported() && consts[e.Sel.Name]
-		case *ast.CallExpr:
-			if sel, ok := e.Fun.(*ast.SelectorExpr); ok && isPkg(sel, "fmt", "Sprintf", "Sprint") {
-				return !slices.ContainsFunc(e.Args, func(a ast.Expr) bool { return !isConst(a) })
-			}
-			if id, ok := e.Fun.(*ast.Ident); ok {
-				return consts["func "+id.Name] // returns only constants
-			}
-			if sel, ok := e.Fun.(*ast.SelectorExpr); ok { // another package's, e.g. dialect.ValueSize
-				_, pkg := sel.X.(*ast.Ident)
-				return pkg && sel.Sel.IsExported() && consts["func "+sel.Sel.Name]
-			}
-		}
-		return false
-	}
+	isConst := func(e ast.Expr) bool { return constExpr(e, consts) }
 	hasSQL := func(e ast.Expr) bool {
 		found := false
 		ast.Inspect(e, func(n ast.Node) bool {
@@ -311,7 +266,7 @@ func constNames(files []*ast.File) map[string]bool {
 				}
 				if r, ok := n.(*ast.ReturnStmt); ok {
 					returns++
-					if len(r.Results) != 1 || !literalOrConst(r.Results[0], consts) {
+					if len(r.Results) != 1 || !constExpr(r.Results[0], consts) {
 						onlyConst = false
 					}
 				}
@@ -325,16 +280,33 @@ func constNames(files []*ast.File) map[string]bool {
 	return consts
 }
 
-func literalOrConst(e ast.Expr, consts map[string]bool) bool {
+// constExpr reports whether e is built only from literals, the constants
+// (and constant-returning functions, "func name") in consts, and fmt.Sprintf
+// or fmt.Sprint of those.
+func constExpr(e ast.Expr, consts map[string]bool) bool {
 	switch e := e.(type) {
 	case *ast.BasicLit:
 		return true
 	case *ast.Ident:
 		return consts[e.Name]
 	case *ast.ParenExpr:
-		return literalOrConst(e.X, consts)
+		return constExpr(e.X, consts)
 	case *ast.BinaryExpr:
-		return e.Op == token.ADD && literalOrConst(e.X, consts) && literalOrConst(e.Y, consts)
+		return constExpr(e.X, consts) && constExpr(e.Y, consts)
+	case *ast.SelectorExpr: // a constant of another package, e.g. dialect.Table
+		_, ok := e.X.(*ast.Ident)
+		return ok && e.Sel.IsExported() && consts[e.Sel.Name]
+	case *ast.CallExpr:
+		if sel, ok := e.Fun.(*ast.SelectorExpr); ok && isPkg(sel, "fmt", "Sprintf", "Sprint") {
+			return !slices.ContainsFunc(e.Args, func(a ast.Expr) bool { return !constExpr(a, consts) })
+		}
+		if id, ok := e.Fun.(*ast.Ident); ok {
+			return consts["func "+id.Name] // returns only constants
+		}
+		if sel, ok := e.Fun.(*ast.SelectorExpr); ok { // another package's, e.g. dialect.ValueSize
+			_, pkg := sel.X.(*ast.Ident)
+			return pkg && sel.Sel.IsExported() && consts["func "+sel.Sel.Name]
+		}
 	}
 	return false
 }

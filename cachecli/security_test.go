@@ -15,19 +15,11 @@ import (
 
 // cliInjections are keys, prefixes and values that would change a query
 // built from them as text, or a terminal that printed them raw.
-var cliInjections = []string{
-	`'; DROP TABLE canary; --`,
-	`" OR 1=1 --`,
-	`k' OR '1'='1`,
-	`%`,
-	`_`,
-	`\`,
-	`$1`,
-	`?`,
+var cliInjections = append(slices.Clone(cachetest.SQLInjections),
 	`') UNION SELECT 1, 1, 1 FROM canary --`,
 	"\x1b[31mred\x1b[0m",
 	"tab\there",
-}
+)
 
 // TestSecurityInjection runs set, get, list --prefix and delete with keys,
 // prefixes and values that look like SQL or terminal escapes: each key is

@@ -182,3 +182,30 @@ func Reopen(t testing.TB, b Backend) *gorm.DB {
 	closeOnCleanup(t, db)
 	return db
 }
+
+// SQLInjections are keys, values and search texts that would change a query
+// built from them as text: quotes, comments, placeholders of both databases,
+// LIKE wildcards and statement separators. All ASCII, so that Go's case
+// folding matches the databases'. Each package's security test adds the
+// strings its own surface needs (HTML, terminal escapes).
+var SQLInjections = []string{
+	`'; DROP TABLE canary; --`,
+	`" OR 1=1 --`,
+	`k' OR '1'='1`,
+	`k") OR ("1"="1`,
+	`') ON CONFLICT DO NOTHING; DELETE FROM canary; --`,
+	`$1`,
+	`? ? ?`,
+	`@key`,
+	`%s%d%v`,
+	`$$; DROP TABLE canary; $$`,
+	`\'; DROP TABLE canary; --`,
+	`"],["x`,
+	`'||(SELECT count(*) FROM canary)||'`,
+	`*/ DELETE FROM canary /*`,
+	`%`,
+	`_`,
+	`k; VACUUM`,
+	`\`,
+	`?`,
+}

@@ -208,12 +208,15 @@ func measure(ctx context.Context, name, dsn string, rows, repeat, deletes int) e
 		clearN = deleted
 		return nil
 	}
-	for i := range 2 * deletes {
-		run := bareRun
-		if (i%2 == 1) == (i/2%2 == 0) {
-			run = clearRun
+	for i := range deletes {
+		first, second := bareRun, clearRun
+		if i%2 == 1 {
+			first, second = clearRun, bareRun
 		}
-		if err := run(); err != nil {
+		if err := first(); err != nil {
+			return err
+		}
+		if err := second(); err != nil {
 			return err
 		}
 	}
