@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync/atomic"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/callbacks"
@@ -169,16 +170,39 @@ func customCallbacks(db *gorm.DB) bool {
 		return true
 	}
 	cs := db.Callback()
-	return !onlyDefaults(cs.Query(), queryDefaults) || !onlyDefaults(cs.Raw(), rawDefaults)
+	l := lastCallbacks.Load()
+	if l == nil || l.cs != any(cs) {
+		// Finding the processors takes two map lookups: done once per
+		// database, not per call.
+		l = &callbackLists{cs: cs, query: fnsOf(cs.Query()), raw: fnsOf(cs.Raw())}
+		lastCallbacks.Store(l)
+	}
+	return !onlyDefaults(l.query, queryDefaults) || !onlyDefaults(l.raw, rawDefaults)
 }
 
-func onlyDefaults(p any, want []uintptr) bool {
+// callbackLists holds the callback lists (the fns fields) of one GORM
+// database's Query and Raw processors. Sessions share them, and GORM
+// replaces the slice in the field when a callback is registered, so the
+// field, read at each call, is always up to date.
+type callbackLists struct {
+	cs         any // the database's *gorm.callbacks
+	query, raw reflect.Value
+}
+
+// lastCallbacks holds the lists of the database used last: most programs
+// have one.
+var lastCallbacks atomic.Pointer[callbackLists]
+
+func fnsOf(p any) reflect.Value {
 	v := reflect.ValueOf(p)
 	if v.Kind() != reflect.Pointer || v.IsNil() {
-		return false
+		return reflect.Value{}
 	}
-	fns := v.Elem().Field(fnsField)
-	if fns.Len() != len(want) {
+	return v.Elem().Field(fnsField)
+}
+
+func onlyDefaults(fns reflect.Value, want []uintptr) bool {
+	if !fns.IsValid() || fns.Len() != len(want) {
 		return false
 	}
 	for i, w := range want {
