@@ -50,7 +50,7 @@ func AutoMigrate(db *gorm.DB, opts ...MigrateOption) error {
 	}
 	s := db.Session(&gorm.Session{NewDB: true})
 	if d.TableName != dialect.Table {
-		s = s.Table(d.TableName)
+		s = s.Table(d.TableName).Session(&gorm.Session{}) // reusable for each step
 	}
 	if err := s.AutoMigrate(&CachedItem{}); err != nil {
 		return fmt.Errorf("cache: migrate %s: %w", d.TableName, err)

@@ -87,7 +87,7 @@ func (r runner) session() *gorm.DB {
 			st.Clauses[name] = c
 		}
 	}
-	st.TableExpr = &clause.Expr{SQL: r.d.Quoted()}
+	st.TableExpr = &clause.Expr{SQL: st.Quote(r.d.TableName)} // as db.Table quotes it
 	st.Table = r.d.TableName
 	if i := strings.LastIndexByte(st.Table, '.'); i >= 0 {
 		st.Table = st.Table[i+1:] // as db.Table names it

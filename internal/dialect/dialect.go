@@ -393,18 +393,20 @@ func (d *Dialect) ForTable(name string) (*Dialect, error) {
 	return &t, nil
 }
 
-// Quoted returns the table's name quoted for SQL: "t" or "s"."t".
-func (d *Dialect) Quoted() string {
-	return `"` + strings.ReplaceAll(d.TableName, ".", `"."`) + `"`
+// quoted returns the table's name quoted with q for SQL: "t" or "s"."t".
+func (d *Dialect) quoted(q string) string {
+	return q + strings.ReplaceAll(d.TableName, ".", q+"."+q) + q
 }
 
 // onTable rewrites SQL written for cached_items for d's table, whose name
-// CheckTable accepted.
+// CheckTable accepted: the table's name in double quotes, or in backticks
+// where a dialect's SQL quotes that way.
 func (d *Dialect) onTable(q string) string {
 	if d.TableName == Table {
 		return q
 	}
-	return strings.ReplaceAll(q, quotedTable, d.Quoted())
+	q = strings.ReplaceAll(q, quotedTable, d.quoted(`"`))
+	return strings.ReplaceAll(q, "`"+Table+"`", d.quoted("`"))
 }
 
 // ValueSize returns an SQL expression for the length in bytes of an
