@@ -170,12 +170,18 @@ func customCallbacks(db *gorm.DB) bool {
 		return true
 	}
 	cs := db.Callback()
-	l := lastCallbacks.Load()
-	if l == nil || l.cs != any(cs) {
+	var l *callbackLists
+	for i := range recentCallbacks {
+		if c := recentCallbacks[i].Load(); c != nil && c.cs == any(cs) {
+			l = c
+			break
+		}
+	}
+	if l == nil {
 		// Finding the processors takes two map lookups: done once per
 		// database, not per call.
 		l = &callbackLists{cs: cs, query: fnsOf(cs.Query()), raw: fnsOf(cs.Raw())}
-		lastCallbacks.Store(l)
+		recentCallbacks[nextCallbacks.Add(1)%uint32(len(recentCallbacks))].Store(l)
 	}
 	return !onlyDefaults(l.query, queryDefaults) || !onlyDefaults(l.raw, rawDefaults)
 }
@@ -189,9 +195,13 @@ type callbackLists struct {
 	query, raw reflect.Value
 }
 
-// lastCallbacks holds the lists of the database used last: most programs
-// have one.
-var lastCallbacks atomic.Pointer[callbackLists]
+// recentCallbacks holds the lists of the databases used last (most programs
+// have one or two), replaced in turn; nextCallbacks picks the next to
+// replace. They keep those databases' callbacks reachable.
+var (
+	recentCallbacks [4]atomic.Pointer[callbackLists]
+	nextCallbacks   atomic.Uint32
+)
 
 func fnsOf(p any) reflect.Value {
 	v := reflect.ValueOf(p)
