@@ -38,8 +38,9 @@ type Entry struct {
 // Cached returns the entry under key. Every call runs on db as given: pass
 // db.WithContext(ctx) to bound a call with a context (cancelling it cancels
 // the query), or the tx of db.Transaction to make the call part of that
-// transaction. Cached never changes db. The key is checked when the entry is
-// used: an invalid one makes every method fail with [ErrInvalidKey].
+// transaction, and db.Table(name) to use another cache table (see
+// [AutoMigrate]). Cached never changes db. The key is checked when the entry
+// is used: an invalid one makes every method fail with [ErrInvalidKey].
 func Cached(db *gorm.DB, key string) *Entry {
 	return &Entry{db: db, key: key}
 }
