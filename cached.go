@@ -330,17 +330,29 @@ func SetMany(db *gorm.DB, values map[string]any, exp ...Expiration) error {
 		encoded[i] = string(b)
 	}
 	o.expires(at)
+	ts, err := sessionTags(db)
+	if err != nil {
+		return o.end(err)
+	}
 	expArg, nowArg := timeArg(at), any(now)
-	err = inTx(o.r, len(keys) > chunkSize, func(r runner) error {
+	err = inTx(o.r, len(keys) > chunkSize || ts != nil, func(r runner) error {
 		for lo := 0; lo < len(keys); lo += chunkSize {
 			hi := min(lo+chunkSize, len(keys))
-			args := make([]any, 0, 5*(hi-lo))
+			args := make([]any, 0, 6*(hi-lo))
 			for i := lo; i < hi; i++ {
 				args = append(args, keys[i], encoded[i], expArg, nowArg, nowArg)
+				if ts != nil {
+					args = append(args, ts.json)
+				}
 			}
-			s := r.d.SetMany(hi - lo)
+			s := r.d.SetMany(hi-lo, ts != nil)
 			if _, err := r.exec(&s, args...); err != nil {
 				return err
+			}
+			if ts != nil {
+				if err := syncTags(r, mustJSON(keys[lo:hi])); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -442,6 +454,12 @@ func (o *op) storeCount(id dialect.ID, b []byte, exp []Expiration) (int64, error
 		return 0, err
 	}
 	o.expires(at)
+	if ts, err := sessionTags(o.r.db); ts != nil || err != nil {
+		if err != nil {
+			return 0, err
+		}
+		return o.storeTagged(id, b, at, now, ts)
+	}
 	nowArg := any(now) // boxed once for both timestamps
 	return o.r.exec(o.r.d.Stmt(id), o.key, string(b), timeArg(at), nowArg, nowArg)
 }
@@ -458,8 +476,7 @@ func (o *op) increment(delta int64, exp []Expiration) (int64, error) {
 	// A refused increment returns no row; a second look tells why. If the
 	// entry vanished in between, the increment is tried once more.
 	for range 2 {
-		nowArg := any(now) // boxed once for both timestamps
-		n, ok, err := o.queryInt(o.r.d.Stmt(dialect.Increment), o.key, delta, timeArg(at), nowArg, nowArg)
+		n, ok, err := o.incrementOnce(delta, at, now)
 		if err != nil || ok || o.r.dryRun() {
 			return n, err
 		}

@@ -45,4 +45,10 @@ var (
 	// optionally qualified by a schema ("schema.table"), or is an
 	// expression. Nothing reaches the database.
 	ErrInvalidTable = errors.New("cache: invalid table name")
+
+	// ErrInvalidTag is returned for a tag that is empty, longer than 255
+	// characters, not valid UTF-8 or holds a NUL byte, and for a write
+	// through a [WithTags] session with more than 32 distinct tags.
+	// Nothing reaches the database.
+	ErrInvalidTag = errors.New("cache: invalid tag")
 )

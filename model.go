@@ -95,6 +95,11 @@ type CachedItem struct {
 	// automatic times would take the local zone of NowFunc).
 	CreatedAt time.Time `gorm:"column:created_at;not null;autoCreateTime:false"`
 	UpdatedAt time.Time `gorm:"column:updated_at;not null;autoUpdateTime:false"`
+	// Tags are the entry's tags as a JSON array of distinct strings in
+	// byte order, or nil when it has none (see [WithTags]). Write them only
+	// through the functions of this package, which keep the tags table in
+	// line.
+	Tags JSON `gorm:"column:tags"`
 }
 
 // TableName returns "cached_items".

@@ -25,6 +25,9 @@ type resultRow struct {
 	Expired   int64  `gorm:"column:expired"`
 	Unexpired int64  `gorm:"column:unexpired"`
 	Forever   int64  `gorm:"column:forever"`
+	Tags      JSON   `gorm:"column:tags"`
+	ID        int64  `gorm:"column:id"`
+	Cut       string `gorm:"column:cut"`
 }
 
 func (r *rows) Next() bool {
@@ -81,6 +84,12 @@ func (r *rows) Scan(dest ...any) error {
 			n = row.Unexpired
 		case "forever":
 			n = row.Forever
+		case "tags":
+			b = row.Tags
+		case "id":
+			n = row.ID
+		case "cut":
+			b = []byte(row.Cut)
 		}
 		switch d := d.(type) {
 		case *sql.RawBytes:

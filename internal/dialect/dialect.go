@@ -40,6 +40,22 @@ const (
 	Clear
 	Stats
 	ClearExpiredBatch
+	// The statements of tags, DeletePrefix and Trim (tags.go).
+	SetTagged
+	AddTagged
+	IncrementTagged
+	TagsOf
+	SyncTagsDelete
+	SyncTagsInsert
+	InvalidateTags
+	InvalidateTagsSweep
+	DeletePrefix
+	DeletePrefixScan
+	KeyCollation
+	TrimCutoff
+	TrimNextID
+	TrimBatch
+	TagsSweep
 	// NumIDs is the number of fixed statements.
 	NumIDs
 )
@@ -80,6 +96,8 @@ type Dialect struct {
 	ClearBatch int
 	stmts      [NumIDs]Stmt
 	dollar     bool
+	// taggedRow is the VALUES row of a tagged upsert.
+	taggedRow string
 	// tables holds the dialects of other tables, shared by all of them.
 	tables *tables
 }
@@ -141,7 +159,8 @@ const (
 	insertCols = `INSERT INTO "cached_items" ("key", "value", "expires_at", "created_at", "updated_at") VALUES `
 	// setTail is Set's conflict clause.
 	setTail = ` ON CONFLICT ("key") DO UPDATE SET ` +
-		`"value" = excluded."value", "expires_at" = excluded."expires_at", "updated_at" = excluded."updated_at"`
+		`"value" = excluded."value", "expires_at" = excluded."expires_at", "updated_at" = excluded."updated_at", ` +
+		`"tags" = excluded."tags"`
 	live = `("expires_at" IS NULL OR "expires_at" >= ?)`
 	// expiredOld is true when the row in the table has expired; the
 	// proposed row's created_at is "now".
@@ -155,7 +174,7 @@ var common = map[ID]string{
 	// Add replaces only an expired row, as a fresh entry.
 	Add: insertCols + `(?, ?, ?, ?, ?) ON CONFLICT ("key") DO UPDATE SET ` +
 		`"value" = excluded."value", "expires_at" = excluded."expires_at", ` +
-		`"created_at" = excluded."created_at", "updated_at" = excluded."updated_at" ` +
+		`"created_at" = excluded."created_at", "updated_at" = excluded."updated_at", "tags" = excluded."tags" ` +
 		`WHERE ` + expiredOld,
 	ReadRaw: `SELECT "value" FROM "cached_items" WHERE "key" = ?`,
 	Touch:   `UPDATE "cached_items" SET "expires_at" = ?, "updated_at" = ? WHERE "key" = ? AND ` + live,
@@ -185,19 +204,33 @@ const incrementSet = ` ON CONFLICT ("key") DO UPDATE SET "value" = CASE WHEN ` +
 	`THEN excluded."value" ELSE %[2]s END, ` +
 	`"expires_at" = CASE WHEN ` + expiredOld + ` THEN excluded."expires_at" ELSE "cached_items"."expires_at" END, ` +
 	`"created_at" = CASE WHEN ` + expiredOld + ` THEN excluded."created_at" ELSE "cached_items"."created_at" END, ` +
-	`"updated_at" = excluded."updated_at" ` +
+	`"updated_at" = excluded."updated_at", ` +
+	`"tags" = CASE WHEN ` + expiredOld + ` THEN excluded."tags" ELSE "cached_items"."tags" END ` +
 	`WHERE ` + expiredOld + ` OR %[1]s("cached_items"."value") = 'null' OR %[3]s `
 
-var sqlite = build("sqlite", false, true, 1000, map[ID]string{
-	// The WHERE clause refuses (no row returned) a value that is not a JSON
-	// integer or whose sum would leave int64, so nothing is written and no
-	// SQL error aborts the caller's transaction.
-	Increment: insertCols + `(?, CAST(? AS TEXT), ?, ?, ?)` + fmt.Sprintf(incrementSet, "json_type",
+// The increment upserts' conflict clauses. On SQLite the WHERE clause
+// refuses (no row returned) a value that is not a JSON integer or whose sum
+// would leave int64, so nothing is written and no SQL error aborts the
+// caller's transaction. On PostgreSQL likewise; CASE keeps the numeric cast
+// away from values that are not integers, since PostgreSQL does not
+// short-circuit AND.
+var (
+	sqliteIncrement = fmt.Sprintf(incrementSet, "json_type",
 		`CAST(json_extract("cached_items"."value", '$') + CAST(excluded."value" AS INTEGER) AS TEXT)`,
 		`(json_type("cached_items"."value") = 'integer' AND CASE WHEN CAST(excluded."value" AS INTEGER) >= 0 `+
 			`THEN json_extract("cached_items"."value", '$') <= 9223372036854775807 - CAST(excluded."value" AS INTEGER) `+
-			`ELSE json_extract("cached_items"."value", '$') >= (-9223372036854775807 - 1) - CAST(excluded."value" AS INTEGER) END)`) +
-		`RETURNING CAST("value" AS INTEGER) AS "n"`,
+			`ELSE json_extract("cached_items"."value", '$') >= (-9223372036854775807 - 1) - CAST(excluded."value" AS INTEGER) END)`)
+	sqliteIncrementReturning = `RETURNING CAST("value" AS INTEGER) AS "n"`
+	pgIncrement              = fmt.Sprintf(incrementSet, "jsonb_typeof",
+		`to_jsonb(CAST(CAST("cached_items"."value" AS text) AS bigint) + CAST(CAST(excluded."value" AS text) AS bigint))`,
+		`CASE WHEN jsonb_typeof("cached_items"."value") = 'number' AND CAST("cached_items"."value" AS text) ~ '^-{0,1}[0-9]+$' `+
+			`THEN CAST(CAST("cached_items"."value" AS text) AS numeric) + CAST(CAST(excluded."value" AS text) AS numeric) `+
+			`BETWEEN -9223372036854775808 AND 9223372036854775807 ELSE false END`)
+	pgIncrementReturning = `RETURNING CAST(CAST("value" AS text) AS bigint) AS "n"`
+)
+
+var sqlite = build("sqlite", false, true, 1000, map[ID]string{
+	Increment:  insertCols + `(?, CAST(? AS TEXT), ?, ?, ?)` + sqliteIncrement + sqliteIncrementReturning,
 	GetMany:    `SELECT "key", "value" FROM "cached_items" WHERE "key" IN (SELECT "value" FROM json_each(?)) AND ` + live,
 	DeleteMany: `DELETE FROM "cached_items" WHERE "key" IN (SELECT "value" FROM json_each(?))`,
 	// The statement holds SQLite's write lock from the subquery to the
@@ -207,14 +240,7 @@ var sqlite = build("sqlite", false, true, 1000, map[ID]string{
 })
 
 var postgres = build("postgres", true, false, 10000, map[ID]string{
-	// As for SQLite; CASE keeps the numeric cast away from values that are
-	// not integers, since PostgreSQL does not short-circuit AND.
-	Increment: insertCols + `(?, to_jsonb(CAST(? AS bigint)), ?, ?, ?)` + fmt.Sprintf(incrementSet, "jsonb_typeof",
-		`to_jsonb(CAST(CAST("cached_items"."value" AS text) AS bigint) + CAST(CAST(excluded."value" AS text) AS bigint))`,
-		`CASE WHEN jsonb_typeof("cached_items"."value") = 'number' AND CAST("cached_items"."value" AS text) ~ '^-{0,1}[0-9]+$' `+
-			`THEN CAST(CAST("cached_items"."value" AS text) AS numeric) + CAST(CAST(excluded."value" AS text) AS numeric) `+
-			`BETWEEN -9223372036854775808 AND 9223372036854775807 ELSE false END`) +
-		`RETURNING CAST(CAST("value" AS text) AS bigint) AS "n"`,
+	Increment: insertCols + `(?, to_jsonb(CAST(? AS bigint)), ?, ?, ?)` + pgIncrement + pgIncrementReturning,
 	// = ANY(ARRAY(...)) probes the key index; IN (SELECT ...) makes the
 	// planner hash the keys and scan the whole table.
 	GetMany: `SELECT "key", "value" FROM "cached_items" WHERE "key" = ANY(ARRAY(` +
@@ -233,11 +259,15 @@ var postgres = build("postgres", true, false, 10000, map[ID]string{
 })
 
 func build(name string, dollar, prepare bool, clearBatch int, own map[ID]string) Dialect {
-	d := Dialect{Name: name, TableName: Table, Prepare: prepare, ClearBatch: clearBatch, dollar: dollar, tables: &tables{}}
+	d := Dialect{Name: name, TableName: Table, Prepare: prepare, ClearBatch: clearBatch, dollar: dollar, tables: &tables{},
+		taggedRow: taggedRows[name]}
 	for id := ID(0); id < NumIDs; id++ {
 		q, ok := own[id]
 		if !ok {
 			q, ok = common[id]
+		}
+		if !ok {
+			q, ok = tagSQL[name][id]
 		}
 		if !ok {
 			panic("dialect: no SQL for statement " + strconv.Itoa(int(id)) + " on " + name)
@@ -250,6 +280,9 @@ func build(name string, dollar, prepare bool, clearBatch int, own map[ID]string)
 func (d *Dialect) stmt(id ID, portable string) Stmt {
 	native := d.native(portable)
 	s := Stmt{ID: id, Portable: portable, Native: native, Cols: cols[id]}
+	if s.Cols == nil {
+		s.Cols = tagCols[id]
+	}
 	for i := range s.Logged {
 		rows := int64(i - 1)
 		s.Logged[i] = func() (string, int64) { return native, rows }
@@ -261,7 +294,7 @@ func (d *Dialect) stmt(id ID, portable string) Stmt {
 // or updated the table.
 func (d *Dialect) Migrations(unlogged bool) []string {
 	if d.Name != "postgres" {
-		return nil
+		return d.tagMigrations(unlogged)
 	}
 	// Cache rows churn: vacuum after 10% of them changed, not the default 20%.
 	m := []string{d.onTable(`ALTER TABLE "cached_items" SET (autovacuum_vacuum_scale_factor = 0.1)`)}
@@ -270,20 +303,25 @@ func (d *Dialect) Migrations(unlogged bool) []string {
 		m = append(m, d.onTable(`DO $$ BEGIN IF (SELECT relpersistence FROM pg_class WHERE oid = '"cached_items"'::regclass) = 'p' `+
 			`THEN ALTER TABLE "cached_items" SET UNLOGGED; END IF; END $$`))
 	}
-	return m
+	return append(m, d.tagMigrations(unlogged)...)
 }
 
 // SetMany returns the upsert of n rows of (key, value, expires_at,
-// created_at, updated_at) that SetMany runs, as Set does for one.
-func (d *Dialect) SetMany(n int) Stmt {
+// created_at, updated_at) that SetMany runs, as Set does for one; with
+// tagged, each row also has tags (a JSON array).
+func (d *Dialect) SetMany(n int, tagged bool) Stmt {
+	cols, row := insertCols, "(?, ?, ?, ?, ?)"
+	if tagged {
+		cols, row = insertTaggedCols, d.taggedRow
+	}
 	var b strings.Builder
-	b.Grow(len(insertCols) + 17*n + len(setTail))
-	b.WriteString(insertCols)
+	b.Grow(len(cols) + (len(row)+2)*n + len(setTail))
+	b.WriteString(cols)
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(?, ?, ?, ?, ?)")
+		b.WriteString(row)
 	}
 	b.WriteString(setTail)
 	p := d.onTable(b.String())
@@ -406,6 +444,7 @@ func (d *Dialect) onTable(q string) string {
 		return q
 	}
 	q = strings.ReplaceAll(q, quotedTable, d.quoted(`"`))
+	q = strings.ReplaceAll(q, quotedTagsTable, d.quotedTags(`"`))
 	return strings.ReplaceAll(q, "`"+Table+"`", d.quoted("`"))
 }
 
