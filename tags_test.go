@@ -1,6 +1,7 @@
 package cache_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,8 +11,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 
 	cache "github.com/gormcache/cache"
+	"github.com/gormcache/cache/internal/cachetest"
 )
 
 func tagsOf(t *testing.T, db *gorm.DB, key string) []string {
@@ -365,4 +368,55 @@ func TestDeletePrefixOtherTable(t *testing.T) {
 		require.Equal(t, int64(1), n)
 		require.True(t, exists(t, db, "p:3"))
 	})
+}
+
+// TestDeletePrefixCollation: on PostgreSQL a key column in a collation that
+// does not sort in byte order (ICU's root locale ignores punctuation at
+// first) still matches exactly, by a byte-wise scan.
+func TestDeletePrefixCollation(t *testing.T) {
+	db := cachetest.Postgres(t).DB
+	require.NoError(t, db.Exec(`ALTER TABLE cached_items ALTER COLUMN "key" TYPE varchar(255) COLLATE "und-x-icu"`).Error)
+	keys := []string{"a-b", "a-", "ab", "a-B", "A-b", "a.b", "a"}
+	for _, k := range keys {
+		require.NoError(t, cache.Cached(db, k).Set(1))
+	}
+	n, err := cache.DeletePrefix(db, "a-")
+	require.NoError(t, err)
+	require.Equal(t, int64(3), n)
+	for _, k := range []string{"ab", "A-b", "a.b", "a"} {
+		require.True(t, exists(t, db, k), k)
+	}
+}
+
+// sqlLog records the SQL of every statement GORM's logger is told of.
+type sqlLog struct {
+	logger.Interface
+	mu  sync.Mutex
+	sql []string
+}
+
+func (l *sqlLog) Trace(_ context.Context, _ time.Time, fc func() (string, int64), _ error) {
+	s, _ := fc()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sql = append(l.sql, s)
+}
+
+// TestDeletePrefixUsesKeyIndex reads PostgreSQL's plan of the statement
+// DeletePrefix runs, on a table large enough for a scan to cost more.
+func TestDeletePrefixUsesKeyIndex(t *testing.T) {
+	db := cachetest.Postgres(t).DB
+	require.NoError(t, db.Exec(`INSERT INTO cached_items ("key", "value", "created_at", "updated_at") `+
+		`SELECT 'k:' || i, '1', now(), now() FROM generate_series(1, 20000) AS i`).Error)
+	require.NoError(t, db.Exec(`ANALYZE cached_items`).Error)
+	log := &sqlLog{Interface: logger.Discard}
+	n, err := cache.DeletePrefix(db.Session(&gorm.Session{Logger: log}), "k:12")
+	require.NoError(t, err)
+	require.Equal(t, int64(1111), n) // k:12, k:12x, k:12xx, k:12xxx
+	stmt := log.sql[len(log.sql)-1]
+	require.True(t, strings.HasPrefix(stmt, "DELETE"), stmt)
+	var plan []string
+	require.NoError(t, db.Raw("EXPLAIN "+strings.NewReplacer("$1", "'k:12'", "$2", "'k:13'").Replace(stmt)).Scan(&plan).Error)
+	require.Contains(t, strings.Join(plan, "\n"), "Index Cond", plan)
+	require.NotContains(t, strings.Join(plan, "\n"), "Seq Scan", plan)
 }
