@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -207,4 +208,95 @@ func TestNormNumber(t *testing.T) {
 	}
 	require.NotEqual(t, normNumber("1"), normNumber("-1"))
 	require.NotEqual(t, normNumber("1"), normNumber("10"))
+}
+
+// validTag is the tag rule of the contract, written out independently of
+// the package's own check.
+func validTag(s string) bool { return validKey(s) }
+
+// FuzzTags tags an entry with any two strings, and deletes a prefix of any
+// string: valid tags come back exactly (distinct, in byte order) and find
+// the entry, and a near miss (the tag with a character added or changed in
+// case) does not; an invalid one fails with ErrInvalidTag and writes
+// nothing. DeletePrefix deletes exactly the keys that start with the prefix
+// byte by byte. Both databases decide alike. Seeds run as a normal test.
+func FuzzTags(f *testing.F) {
+	for _, s := range [][2]string{
+		{"product:7", "catalog"}, {"a", "a"}, {"A", "a"}, {"%", "_"}, {`\`, `\%`}, {"é", "e\u0301"},
+		{"", "x"}, {"a\x00", "b"}, {"\xff", "b"}, {"\U0010FFFF", "\uFFFF"}, {"<&>", "\u2028"},
+		{strings.Repeat("t", 255), strings.Repeat("t", 256)}, {"null", "[]"}, {`"`, `["a"]`},
+	} {
+		f.Add(s[0], s[1])
+	}
+	backends := cachetest.Backends(f)
+	f.Fuzz(func(t *testing.T, tag, other string) {
+		for _, b := range backends {
+			fuzzTags(t, b, tag, other)
+			fuzzPrefix(t, b, tag, other)
+		}
+	})
+}
+
+func fuzzTags(t *testing.T, b cachetest.Backend, tag, other string) {
+	db := b.DB
+	_, err := cache.Clear(db)
+	require.NoError(t, err)
+	err = cache.Cached(cache.WithTags(db, tag, other), "k").Set(1)
+	if !validTag(tag) || !validTag(other) {
+		require.ErrorIs(t, err, cache.ErrInvalidTag, "%s: %q %q", b.Name, tag, other)
+		require.Zero(t, countRows(t, db))
+		_, err = cache.InvalidateTags(db, tag, other)
+		require.ErrorIs(t, err, cache.ErrInvalidTag)
+		return
+	}
+	require.NoError(t, err, "%s: %q %q", b.Name, tag, other)
+	want := []string{tag, other}
+	slices.Sort(want)
+	want = slices.Compact(want)
+	got, err := cache.Cached(db, "k").Tags()
+	require.NoError(t, err)
+	require.Equal(t, want, got, "%s", b.Name)
+	for _, near := range []string{tag + "x", "x" + tag, strings.ToUpper(tag), strings.ToLower(tag)} {
+		if near == tag || near == other || !validTag(near) {
+			continue
+		}
+		n, err := cache.InvalidateTags(db, near)
+		require.NoError(t, err)
+		require.Zero(t, n, "%s: %q deleted an entry tagged %q", b.Name, near, want)
+	}
+	n, err := cache.InvalidateTags(db, tag)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), n, "%s: %q", b.Name, tag)
+}
+
+func fuzzPrefix(t *testing.T, b cachetest.Backend, prefix, other string) {
+	db := b.DB
+	_, err := cache.Clear(db)
+	require.NoError(t, err)
+	candidates := []string{prefix, prefix + "x", prefix + other, other, other + prefix, "x" + prefix,
+		strings.ToUpper(prefix) + "y", prefix[:len(prefix)/2] + "z"}
+	var stored []string
+	for _, k := range candidates {
+		if validKey(k) && !slices.Contains(stored, k) {
+			require.NoError(t, cache.Cached(db, k).Set(1))
+			stored = append(stored, k)
+		}
+	}
+	n, err := cache.DeletePrefix(db, prefix)
+	if !validKey(prefix) {
+		require.ErrorIs(t, err, cache.ErrInvalidKey, "%s: %q", b.Name, prefix)
+		return
+	}
+	require.NoError(t, err)
+	var want int64
+	for _, k := range stored {
+		has := strings.HasPrefix(k, prefix)
+		if has {
+			want++
+		}
+		ok, err := cache.Cached(db, k).Exists()
+		require.NoError(t, err)
+		require.Equal(t, !has, ok, "%s: prefix %q, key %q", b.Name, prefix, k)
+	}
+	require.Equal(t, want, n, "%s: prefix %q", b.Name, prefix)
 }
