@@ -558,6 +558,7 @@ func inTx(r runner, tx bool, fn func(r runner) error) error {
 		if err != nil {
 			return err
 		}
+		txr.parent, _ = r.db.Statement.ConnPool.(*sql.DB)
 		return fn(txr.withContext(r.ctx))
 	})
 }

@@ -34,6 +34,9 @@ type runner struct {
 	// d is the SQL for the session's database and cache table.
 	d       *dialect.Dialect
 	viaGORM bool
+	// parent is the pool of a transaction that inTx began on it: its
+	// prepared statements serve the transaction too.
+	parent *sql.DB
 }
 
 func newRunner(db *gorm.DB) (runner, error) {
@@ -217,6 +220,13 @@ func (r runner) fastExec(s *dialect.Stmt, args []any) (int64, error) {
 		}
 		if isDBClosed(err) {
 			forget(db)
+		}
+	} else if tx, ok := pool.(*sql.Tx); ok && r.parent != nil && s.ID >= 0 && r.d.Prepare {
+		var st *sql.Stmt
+		if st, err = preparedFor(r.parent).get(r.ctx, r.d, s); err == nil {
+			txst := tx.StmtContext(r.ctx, st) // reuses the statement prepared on the connection
+			res, err = txst.ExecContext(r.ctx, args...)
+			_ = txst.Close()
 		}
 	} else {
 		res, err = pool.ExecContext(r.ctx, s.Native, args...)

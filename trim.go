@@ -121,7 +121,13 @@ func (o *op) trim(l Limits) (int64, error) {
 // trimCutoff returns the cutoff entry's updated_at (as text) and id; ""
 // when the entries already hold to the limits.
 func (o *op) trimCutoff(ageLimit time.Time, maxN, maxB int64) (string, int64, error) {
-	rows, err := o.r.query(o.r.d.Stmt(dialect.TrimCutoff), ageLimit, maxN, maxB)
+	var rows rows
+	var err error
+	if maxB == math.MaxInt64 {
+		rows, err = o.r.query(o.r.d.Stmt(dialect.TrimCutoffCount), ageLimit, maxN)
+	} else {
+		rows, err = o.r.query(o.r.d.Stmt(dialect.TrimCutoff), ageLimit, maxN, maxB)
+	}
 	if err != nil {
 		return "", 0, err
 	}

@@ -44,6 +44,7 @@ var ops = []struct {
 	{"GetHit", benchGetHit},
 	{"GetMiss", benchGetMiss},
 	{"Set", benchSet},
+	{"SetTagged3", benchSetTagged3},
 	{"Increment", benchIncrement},
 	{"GetMany100", benchGetMany100},
 	{"GetHitParallel", benchGetHitParallel},
@@ -104,6 +105,16 @@ func benchSet(b *testing.B, k kv) {
 			b.Fatalf("set: %v", err)
 		}
 	}
+}
+
+// benchSetTagged3 is Set through a session with three tags (gormcache
+// only): the target compares it with the untagged Set.
+func benchSetTagged3(b *testing.B, k kv) {
+	t, ok := k.(interface{ WithTags(tags ...string) kv })
+	if !ok {
+		b.Skip(errUnsupported)
+	}
+	benchSet(b, t.WithTags("product:7", "catalog", "user:42"))
 }
 
 func benchIncrement(b *testing.B, k kv) {

@@ -3,7 +3,8 @@
 # root: the benchmarks are compiled once, then run in ROUNDS interleaved
 # rounds (each round runs every benchmark once, -test.count 1), summarized
 # with benchstat (a tool of bench/go.mod) and by cmd/report (medians, ratios
-# to raw SQL, the issue's targets), followed by cmd/expiry.
+# to raw SQL, the issue's targets), followed by cmd/expiry and
+# cmd/invalidation (INVALIDATION_ROWS, default EXPIRY_ROWS; 0 skips it).
 #
 #   bench/run.sh                       # everything: about 30 minutes
 #   ROUNDS=2 BENCH='Ops/sqlite' EXPIRY_ROWS=100000 bench/run.sh   # a quick look
@@ -21,6 +22,7 @@ cd "$(dirname "$0")"
 ROUNDS=${ROUNDS:-6}
 BENCHTIME=${BENCHTIME:-1s}
 EXPIRY_ROWS=${EXPIRY_ROWS:-1000000}
+INVALIDATION_ROWS=${INVALIDATION_ROWS:-$EXPIRY_ROWS}
 OUT=${OUT:-../BENCHMARKS.md}
 
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -33,6 +35,7 @@ trap 'rm -rf "$work"' EXIT
 echo "== compiling"
 go test -c -o "$work/bench.test" .
 go build -o "$work/expiry" ./cmd/expiry
+go build -o "$work/invalidation" ./cmd/invalidation
 go build -o "$work/report" ./cmd/report
 go tool -n benchstat >/dev/null # fetches and builds benchstat
 
@@ -42,7 +45,7 @@ if [ -n "${BENCH:-}" ]; then
   patterns=("$BENCH")
 else
   patterns=()
-  for op in GetHit GetMiss Set Increment GetMany100 GetHitParallel SetParallel; do
+  for op in GetHit GetMiss Set SetTagged3 Increment GetMany100 GetHitParallel SetParallel; do
     patterns+=("^BenchmarkOps\$/.*/.*/^$op\$")
   done
   # Tracing once per database: its none and sdk-sample-none runs, which the
@@ -73,6 +76,13 @@ if [ "$EXPIRY_ROWS" != 0 ]; then
   expiry="$work/expiry.txt"
 fi
 
+invalidation=""
+if [ "$INVALIDATION_ROWS" != 0 ]; then
+  echo "== invalidation ($INVALIDATION_ROWS rows)"
+  "$work/invalidation" -rows "$INVALIDATION_ROWS" | tee "$work/invalidation.txt"
+  invalidation="$work/invalidation.txt"
+fi
+
 {
   echo "CPUs: $(nproc), load average at the start: $load0, at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "$cpu0" "$(head -1 /proc/stat)" | awk '{t = 0; for (i = 2; i <= 9; i++) t += $(i + 11) - $i
@@ -82,6 +92,6 @@ fi
   echo "benchtime: $BENCHTIME per benchmark per round"
 } >"$work/meta.txt"
 
-"$work/report" -rounds "$work/all.txt" -benchstat "$work/benchstat.txt" -expiry "$expiry" \
+"$work/report" -rounds "$work/all.txt" -benchstat "$work/benchstat.txt" -expiry "$expiry" -invalidation "$invalidation" \
   -meta "$work/meta.txt" -n "$ROUNDS" -command "bench/run.sh" >"$OUT"
 echo "== wrote $OUT"

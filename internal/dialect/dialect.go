@@ -53,6 +53,7 @@ const (
 	DeletePrefixScan
 	KeyCollation
 	TrimCutoff
+	TrimCutoffCount
 	TrimNextID
 	TrimBatch
 	TagsSweep

@@ -130,6 +130,7 @@ var tagSQL = map[string]map[ID]string{
 		DeletePrefixScan: `DELETE FROM "cached_items" WHERE "key" >= ? AND "key" < ?`,
 		KeyCollation:     `SELECT 1 AS "n"`,
 		TrimCutoff:       fmt.Sprintf(trimCutoff, `length(CAST("key" AS BLOB)) + length(CAST("value" AS BLOB))`),
+		TrimCutoffCount:  trimCutoffCount,
 		TrimNextID:       trimNextID,
 		TrimBatch:        fmt.Sprintf(trimBatch, "?"),
 		TagsSweep: `DELETE FROM "cached_items_tags" WHERE "rowid" IN (SELECT "t"."rowid" FROM "cached_items_tags" AS "t" ` +
@@ -171,9 +172,10 @@ var tagSQL = map[string]map[ID]string{
 			`WHERE "datname" = current_database() AND "datlocprovider" = 'c' AND "datcollate" IN ('C', 'POSIX', 'C.UTF-8', 'C.utf8')))`,
 		// pg_column_size is the value as stored: jsonb, compressed when
 		// large; measuring it reads no value.
-		TrimCutoff: fmt.Sprintf(trimCutoff, `octet_length("key") + pg_column_size("value")`),
-		TrimNextID: trimNextID,
-		TrimBatch:  fmt.Sprintf(trimBatch, "CAST(? AS timestamptz)"),
+		TrimCutoff:      fmt.Sprintf(trimCutoff, `octet_length("key") + pg_column_size("value")`),
+		TrimCutoffCount: trimCutoffCount,
+		TrimNextID:      trimNextID,
+		TrimBatch:       fmt.Sprintf(trimBatch, "CAST(? AS timestamptz)"),
 		// Rows are found by ctid; a row that a tagged write updated in the
 		// meantime (its ON CONFLICT DO UPDATE) has another ctid and is kept.
 		TagsSweep: `DELETE FROM "cached_items_tags" WHERE "ctid" = ANY(ARRAY(SELECT "t"."ctid" FROM "cached_items_tags" AS "t" ` +
@@ -199,6 +201,10 @@ const trimCutoff = `SELECT CAST("updated_at" AS TEXT) AS "cut", "id" FROM (SELEC
 	`WINDOW "w" AS (ORDER BY "updated_at" DESC, "id" DESC)) AS "s" ` +
 	`WHERE "rn" > ? OR "b" > ? ORDER BY "updated_at" DESC, "id" DESC LIMIT 1`
 
+// trimCutoffCount is trimCutoff for MaxEntries alone: it sorts no sizes.
+const trimCutoffCount = `SELECT CAST("updated_at" AS TEXT) AS "cut", "id" FROM "cached_items" WHERE "updated_at" >= ? ` +
+	`ORDER BY "updated_at" DESC, "id" DESC LIMIT 1 OFFSET ?`
+
 // trimNextID returns the id that ends a batch of Trim: the n-th (second
 // parameter, counted from 0) after the first.
 const trimNextID = `SELECT "id" FROM "cached_items" WHERE "id" > ? ORDER BY "id" LIMIT 1 OFFSET ?`
@@ -219,5 +225,6 @@ var tagCols = map[ID][]string{
 	InvalidateTags:  {"n"},
 	KeyCollation:    {"n"},
 	TrimCutoff:      {"cut", "id"},
+	TrimCutoffCount: {"cut", "id"},
 	TrimNextID:      {"id"},
 }

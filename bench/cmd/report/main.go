@@ -26,12 +26,13 @@ func main() {
 		rounds    = flag.String("rounds", "", "concatenated go test -bench output of all rounds")
 		benchstat = flag.String("benchstat", "", "benchstat's summary of the same")
 		expiry    = flag.String("expiry", "", "output of cmd/expiry (optional)")
+		invalid   = flag.String("invalidation", "", "output of cmd/invalidation (optional)")
 		meta      = flag.String("meta", "", "machine and versions, one per line (optional)")
 		n         = flag.Int("n", 0, "number of rounds")
 		command   = flag.String("command", "bench/run.sh", "the command that reproduces the report")
 	)
 	flag.Parse()
-	if err := run(os.Stdout, *rounds, *benchstat, *expiry, *meta, *n, *command); err != nil {
+	if err := run(os.Stdout, *rounds, *benchstat, *expiry, *invalid, *meta, *n, *command); err != nil {
 		fmt.Fprintln(os.Stderr, "report:", err)
 		os.Exit(1)
 	}
@@ -119,7 +120,7 @@ var (
 	opsOps   = []string{"GetHit", "GetMiss", "Set", "Increment", "GetMany100", "GetHitParallel", "SetParallel"}
 )
 
-func run(w io.Writer, roundsPath, benchstatPath, expiryPath, metaPath string, n int, command string) error {
+func run(w io.Writer, roundsPath, benchstatPath, expiryPath, invalidationPath, metaPath string, n int, command string) error {
 	f, err := os.Open(roundsPath)
 	if err != nil {
 		return err
@@ -230,6 +231,9 @@ func run(w io.Writer, roundsPath, benchstatPath, expiryPath, metaPath string, n 
 	target("SQLite GetHit ≤ 0.4× naivegorm", o("sqlite", "gormcache", "GetHit"), o("sqlite", "naivegorm", "GetHit"), 0.4)
 	target("SQLite Set ≤ 0.5× naivegorm", o("sqlite", "gormcache", "Set"), o("sqlite", "naivegorm", "Set"), 0.5)
 	for _, db := range []string{"sqlite", "postgres"} {
+		target(fmt.Sprintf("%s: tagged Set (3 tags) ≤ 2× untagged Set", db), o(db, "gormcache", "SetTagged3"), o(db, "gormcache", "Set"), 2)
+	}
+	for _, db := range []string{"sqlite", "postgres"} {
 		target(fmt.Sprintf("Tracing, %s: GetHit with an SDK that samples nothing ≤ 1.05× no provider", db),
 			"BenchmarkTracing/sdk-sample-none/"+db+"/GetHit", "BenchmarkTracing/none/"+db+"/GetHit", 1.05)
 	}
@@ -254,7 +258,7 @@ func run(w io.Writer, roundsPath, benchstatPath, expiryPath, metaPath string, n 
 			paired(sc(db, "1000000"), sc(db, "10000")), paired(sc(db+"-raw", "1000000"), sc(db+"-raw", "10000")),
 			verdict(g <= 1.2 || g <= 1.05*r))
 	}
-	p("\nThe expiry targets are under [Expiry at scale](#expiry-at-scale).\n\n")
+	p("\nThe expiry targets are under [Expiry at scale](#expiry-at-scale), those of tags, prefixes and Trim under [Invalidation and Trim at scale](#invalidation-and-trim-at-scale).\n\n")
 	p("How to read these verdicts: on this shared virtual machine a median still moves by 5–20%% between runs (the benchstat intervals at the end are ±10–35%%; ")
 	p("the CPU steal above is time the hypervisor gave to other guests), ")
 	p("more on PostgreSQL (a loopback round trip of 100–200 µs, scheduled against the other work) and on ")
@@ -357,6 +361,20 @@ func run(w io.Writer, roundsPath, benchstatPath, expiryPath, metaPath string, n 
 			p("\n")
 		}
 	}
+	if invalidationPath != "" {
+		if b, err := os.ReadFile(invalidationPath); err == nil {
+			p("## Invalidation and Trim at scale\n\n`go run ./cmd/invalidation` (in bench/): on a table of live entries, InvalidateTags of one tag carried by 1,000 entries spread over the table against DeleteMany of the same keys, ")
+			p("and DeletePrefix matching 100 keys against DeleteMany of those keys (medians of 9 runs each, alternating, the entries written again before each run); ")
+			p("Trim to half the entries against one bare `DELETE … WHERE id IN (SELECT id … ORDER BY updated_at, id LIMIT n)` of the same rows, 3 runs each, alternating, each on a freshly loaded and settled table. ")
+			p("The longest batch is the slowest statement that deletes (the reads that find the cutoff lock nothing). ")
+			p("Targets: InvalidateTags ≤ 3× DeleteMany, DeletePrefix ≤ 3× DeleteMany, Trim ≤ 2× the bare DELETE, longest batch ≤ 100 ms.\n\n```\n%s```\n\n", b)
+			p("| target | measured | verdict |\n|---|---|---|\n")
+			for _, v := range invalidationVerdicts(string(b)) {
+				p("| %s | %s | %s |\n", v[0], v[1], v[2])
+			}
+			p("\n")
+		}
+	}
 	if benchstatPath != "" {
 		if b, err := os.ReadFile(benchstatPath); err == nil {
 			p("## benchstat\n\n```\n%s```\n", b)
@@ -394,6 +412,43 @@ func expiryVerdicts(out string) [][3]string {
 			res = append(res, [3]string{db + ": ClearExpired ≤ 2× bare DELETE", fmt.Sprintf("%.2f×", x), verdict(x <= 2)})
 		case strings.Contains(l, "Stats / raw") && err == nil:
 			res = append(res, [3]string{db + ": Stats ≤ 1.2× raw pass", fmt.Sprintf("%.2f×", x), verdict(x <= 1.2)})
+		}
+	}
+	return res
+}
+
+// invalidationVerdicts reads cmd/invalidation's output and checks its
+// targets.
+func invalidationVerdicts(out string) [][3]string {
+	var res [][3]string
+	db := ""
+	verdict := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "**not met**"
+	}
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		if len(f) == 0 {
+			continue
+		}
+		if !strings.HasPrefix(l, " ") {
+			db = f[0]
+		}
+		last := f[len(f)-1]
+		x, err := strconv.ParseFloat(strings.TrimSuffix(last, "x"), 64)
+		switch {
+		case strings.Contains(l, "Trim (") && len(f) >= 6:
+			if d, err := time.ParseDuration(last); err == nil {
+				res = append(res, [3]string{db + ": longest Trim batch ≤ 100 ms", last, verdict(d <= 100*time.Millisecond)})
+			}
+		case strings.Contains(l, "InvalidateTags / DeleteMany") && err == nil:
+			res = append(res, [3]string{db + ": InvalidateTags (1,000 entries) ≤ 3× DeleteMany", fmt.Sprintf("%.2f×", x), verdict(x <= 3)})
+		case strings.Contains(l, "DeletePrefix / DeleteMany") && err == nil:
+			res = append(res, [3]string{db + ": DeletePrefix (100 keys) ≤ 3× DeleteMany", fmt.Sprintf("%.2f×", x), verdict(x <= 3)})
+		case strings.Contains(l, "Trim / DELETE") && err == nil:
+			res = append(res, [3]string{db + ": Trim to half ≤ 2× bare DELETE", fmt.Sprintf("%.2f×", x), verdict(x <= 2)})
 		}
 	}
 	return res

@@ -1,0 +1,288 @@
+// Command invalidation times gormcache's InvalidateTags, DeletePrefix and
+// Trim on a large table against what they replace, on SQLite and on
+// PostgreSQL (when CACHE_TEST_POSTGRES_DSN is set):
+//
+//	go run ./cmd/invalidation            # 1,000,000 rows
+//	go run ./cmd/invalidation -rows 100000
+//
+// Each table holds rows live entries (benchdb.AllLive). InvalidateTags of
+// one tag carried by 1,000 entries spread over the table runs against
+// DeleteMany of the same 1,000 keys; DeletePrefix matching 100 keys against
+// DeleteMany of those keys (-repeat runs each, alternating, the entries
+// written again between runs; medians). Trim from rows to rows/2 entries
+// runs against one bare DELETE of the same rows, each on a freshly loaded
+// and settled table (-deletes runs each, alternating; medians, and the
+// longest batch of all the Trim runs).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	cache "github.com/gormcache/cache"
+	"github.com/gormcache/cache/bench/internal/benchdb"
+)
+
+func main() {
+	rows := flag.Int("rows", 1_000_000, "entries to load")
+	repeat := flag.Int("repeat", 9, "runs of InvalidateTags, DeletePrefix and their DeleteMany, alternating; the medians are printed")
+	deletes := flag.Int("deletes", 3, "runs of the bare DELETE and of Trim, alternating, each on a fresh table; the medians are printed")
+	flag.Parse()
+	if *repeat < 1 || *deletes < 1 || *rows < 100_000 {
+		fmt.Fprintln(os.Stderr, "invalidation: -repeat and -deletes must be at least 1, -rows at least 100000")
+		os.Exit(2)
+	}
+	if err := run(context.Background(), *rows, *repeat, *deletes); err != nil {
+		fmt.Fprintln(os.Stderr, "invalidation:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, rows, repeat, deletes int) error {
+	dir, err := os.MkdirTemp("", "gormcache-invalidation-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	fmt.Printf("rows: %d\n\n", rows)
+	fmt.Printf("%-9s %-28s %12s %8s %14s\n", "db", "what", "total", "batches", "longest batch")
+	dbs := []string{"sqlite"}
+	base := os.Getenv(benchdb.PostgresEnv)
+	if base != "" {
+		dbs = append(dbs, "postgres")
+	} else {
+		fmt.Fprintf(os.Stderr, "skipping PostgreSQL: set %s to run it\n", benchdb.PostgresEnv)
+	}
+	for _, name := range dbs {
+		dsn := filepath.Join(dir, "invalidation.db")
+		if name == "postgres" {
+			var drop func() error
+			if dsn, drop, err = benchdb.NewSchema(ctx, base, "gormcache_bench_invalidation"); err != nil {
+				return err
+			}
+			defer drop() //nolint:errcheck // best effort
+		}
+		if err := measure(ctx, name, dsn, rows, repeat, deletes); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// statements records the duration of every statement gormcache runs.
+type statements struct {
+	logger.Interface
+	mu   sync.Mutex
+	took []time.Duration
+}
+
+// Trace records the statements that write: the cutoff query of Trim only
+// reads and holds no lock that a writer would wait for.
+func (s *statements) Trace(_ context.Context, begin time.Time, fc func() (string, int64), _ error) {
+	d := time.Since(begin)
+	if q, _ := fc(); strings.HasPrefix(q, "SELECT") {
+		return
+	}
+	s.mu.Lock()
+	s.took = append(s.took, d)
+	s.mu.Unlock()
+}
+
+func (s *statements) reset() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.took
+	s.took = nil
+	return t
+}
+
+func measure(ctx context.Context, name, dsn string, rows, repeat, deletes int) error {
+	rec := &statements{Interface: logger.Default.LogMode(logger.Silent)}
+	g, err := benchdb.Open(dsn)
+	if err != nil {
+		return err
+	}
+	g = g.Session(&gorm.Session{Logger: rec, Context: ctx})
+	sqlDB, err := g.DB()
+	if err != nil {
+		return err
+	}
+	defer sqlDB.Close()
+	if err := cache.AutoMigrate(g); err != nil {
+		return err
+	}
+	pg := name == "postgres"
+	load := func() error {
+		for _, q := range []string{`DELETE FROM cached_items`, `DELETE FROM cached_items_tags`} {
+			if _, err := sqlDB.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		if pg {
+			if _, err := sqlDB.ExecContext(ctx, `VACUUM cached_items`); err != nil {
+				return err
+			}
+		}
+		return benchdb.LoadItems(ctx, sqlDB, pg, rows, benchdb.AllLive)
+	}
+	line := func(what string, total time.Duration, batches int, longest time.Duration) {
+		b, l := "", ""
+		if batches > 0 {
+			b, l = fmt.Sprint(batches), longest.Round(time.Microsecond).String()
+		}
+		fmt.Printf("%-9s %-28s %12s %8s %14s\n", name, what, total.Round(time.Microsecond), b, l)
+	}
+	ratio := func(what string, a, b time.Duration) {
+		fmt.Printf("%-9s %-28s %12.2fx\n", "", what, float64(a)/float64(b))
+	}
+	if err := load(); err != nil {
+		return err
+	}
+
+	// The 1,000 tagged entries, spread over the table, and the 100 keys of
+	// one prefix ("item:00012" + two digits).
+	tagged := map[string]any{}
+	var taggedKeys, prefixKeys []string
+	for i := range 1000 {
+		k := benchdb.Key(i * (rows / 1000))
+		tagged[k] = benchdb.Value(i * (rows / 1000))
+		taggedKeys = append(taggedKeys, k)
+	}
+	prefixed := map[string]any{}
+	for i := 1200; i < 1300; i++ {
+		prefixed[benchdb.Key(i)] = benchdb.Value(i)
+		prefixKeys = append(prefixKeys, benchdb.Key(i))
+	}
+	const prefix = "item:00012"
+	tagDB := cache.WithTags(g, "bench:product:7")
+	timed := func(ts *[]time.Duration, wantN int64, f func() (int64, error)) error {
+		begin := time.Now()
+		n, err := f()
+		*ts = append(*ts, time.Since(begin))
+		if err == nil && n != wantN {
+			err = fmt.Errorf("deleted %d entries, not %d", n, wantN)
+		}
+		return err
+	}
+	pair := func(restore func() error, a, b func() error) error {
+		for i := range 2 * repeat {
+			if err := restore(); err != nil {
+				return err
+			}
+			f := a
+			if i%2 == 1 {
+				f = b
+			}
+			if err := f(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+
+	var manyT, invT []time.Duration
+	err = pair(func() error { return cache.SetMany(tagDB, tagged) },
+		func() error {
+			return timed(&manyT, 1000, func() (int64, error) { return cache.DeleteMany(g, taggedKeys) })
+		},
+		func() error {
+			return timed(&invT, 1000, func() (int64, error) { return cache.InvalidateTags(g, "bench:product:7") })
+		})
+	if err != nil {
+		return err
+	}
+	line("DeleteMany (1000)", median(manyT), 0, 0)
+	line("InvalidateTags (1000)", median(invT), 0, 0)
+	ratio("InvalidateTags / DeleteMany", median(invT), median(manyT))
+
+	var many100T, prefixT []time.Duration
+	err = pair(func() error { return cache.SetMany(g, prefixed) },
+		func() error {
+			return timed(&many100T, 100, func() (int64, error) { return cache.DeleteMany(g, prefixKeys) })
+		},
+		func() error {
+			return timed(&prefixT, 100, func() (int64, error) { return cache.DeletePrefix(g, prefix) })
+		})
+	if err != nil {
+		return err
+	}
+	line("DeleteMany (100)", median(many100T), 0, 0)
+	line("DeletePrefix (100)", median(prefixT), 0, 0)
+	ratio("DeletePrefix / DeleteMany", median(prefixT), median(many100T))
+
+	// Trim to half against one bare DELETE of the same rows (the oldest by
+	// last write, then id), each on a fresh table. The longest batch is the
+// longest statement that deletes; the reads that find the cutoff and the
+// ends of the batches lock nothing.
+	keep := rows / 2
+	del := `DELETE FROM cached_items WHERE id IN (SELECT id FROM cached_items ORDER BY updated_at, id LIMIT ?)`
+	if pg {
+		del = `DELETE FROM cached_items WHERE id = ANY(ARRAY(SELECT id FROM cached_items ORDER BY updated_at, id LIMIT $1))`
+	}
+	var bareT, trimT, longestT []time.Duration
+	var batches []int
+	bareRun := func() error {
+		if err := load(); err != nil {
+			return err
+		}
+		begin := time.Now()
+		res, err := sqlDB.ExecContext(ctx, del, rows-keep)
+		if err != nil {
+			return err
+		}
+		bareT = append(bareT, time.Since(begin))
+		if n, _ := res.RowsAffected(); n != int64(rows-keep) {
+			return fmt.Errorf("bare DELETE deleted %d rows", n)
+		}
+		return nil
+	}
+	trimRun := func() error {
+		if err := load(); err != nil {
+			return err
+		}
+		rec.reset()
+		err := timed(&trimT, int64(rows-keep), func() (int64, error) {
+			return cache.Trim(g, cache.Limits{MaxEntries: int64(keep)})
+		})
+		if err != nil {
+			return err
+		}
+		took := rec.reset()
+		longestT = append(longestT, slices.Max(append(took, 0)))
+		batches = append(batches, len(took))
+		return nil
+	}
+	for i := range deletes {
+		first, second := bareRun, trimRun
+		if i%2 == 1 {
+			first, second = trimRun, bareRun
+		}
+		if err := first(); err != nil {
+			return err
+		}
+		if err := second(); err != nil {
+			return err
+		}
+	}
+	line(fmt.Sprintf("bare DELETE (%d)", rows-keep), median(bareT), 1, median(bareT))
+	line(fmt.Sprintf("Trim (%d)", rows-keep), median(trimT), slices.Max(batches), slices.Max(longestT))
+	ratio("Trim / DELETE", median(trimT), median(bareT))
+	fmt.Println()
+	return nil
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
