@@ -46,8 +46,11 @@ func (k gormcacheKV) Get(key string, dst *Item) (bool, error) {
 func (k gormcacheKV) Set(key string, v *Item) error {
 	return cache.Cached(k.db, key).Set(v, cache.In(ttl))
 }
+
 // WithTags returns the implementation writing through a WithTags session.
-func (k gormcacheKV) WithTags(tags ...string) kv { return gormcacheKV{db: cache.WithTags(k.db, tags...)} }
+func (k gormcacheKV) WithTags(tags ...string) kv {
+	return gormcacheKV{db: cache.WithTags(k.db, tags...)}
+}
 func (k gormcacheKV) Increment(key string, d int64) (int64, error) {
 	return cache.Cached(k.db, key).Increment(d)
 }

@@ -222,8 +222,8 @@ func measure(ctx context.Context, name, dsn string, rows, repeat, deletes int) e
 
 	// Trim to half against one bare DELETE of the same rows (the oldest by
 	// last write, then id), each on a fresh table. The longest batch is the
-// longest statement that deletes; the reads that find the cutoff and the
-// ends of the batches lock nothing.
+	// longest statement that deletes; the reads that find the cutoff and the
+	// ends of the batches lock nothing.
 	keep := rows / 2
 	del := `DELETE FROM cached_items WHERE id IN (SELECT id FROM cached_items ORDER BY updated_at, id LIMIT ?)`
 	if pg {
