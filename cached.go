@@ -13,7 +13,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"golang.org/x/sync/singleflight"
 	"gorm.io/gorm"
 
 	"github.com/gormcache/cache/internal/dialect"
@@ -175,87 +174,6 @@ func Get[T any](db *gorm.DB, key string) (T, bool, error) {
 	var v T
 	ok, err := Cached(db, key).Get(&v)
 	return v, ok, err
-}
-
-// flights deduplicates concurrent GetOrSet computations in this process.
-// The zero Group is ready to use.
-var flights singleflight.Group
-
-type flightResult struct {
-	raw []byte
-}
-
-// GetOrSet returns the live value under key, or calls compute, stores what
-// it returns with the given expiry, and returns that. A stored null is a
-// hit. When compute fails, its error is returned wrapped and nothing is
-// stored. Concurrent misses of one key in one process call compute once;
-// calls inside a transaction share no computation with calls outside it.
-// Processes that miss at the same time may each call compute, but only the
-// first value stored is kept, and every caller returns that one.
-func GetOrSet[T any](db *gorm.DB, key string, compute func() (T, error), exp ...Expiration) (T, error) {
-	var v T
-	o, err := start(db, "cache.get_or_set", "get or set", key, true)
-	if err != nil {
-		return v, o.end(err)
-	}
-	if compute == nil {
-		return v, o.end(errors.New("nil compute function"))
-	}
-	hit, err := o.get(&v)
-	if err != nil || hit {
-		o.hit(hit)
-		return v, o.end(err)
-	}
-	o.hit(false)
-	// The flight is keyed by the connection the call runs on: the pool, or
-	// the caller's transaction, which no other call may see into.
-	computed := false
-	res, err, _ := flights.Do(flightKey(db, key), func() (any, error) {
-		var raw json.RawMessage
-		if hit, err := o.get(&raw); err != nil || hit {
-			return flightResult{raw: raw}, err
-		}
-		val, err := compute()
-		if err != nil {
-			return nil, fmt.Errorf("compute: %w", err)
-		}
-		b, err := encode(val)
-		if err != nil {
-			return nil, err
-		}
-		// Add, not Set: another process may have stored a value since the
-		// miss, and then that value is the one every caller gets.
-		n, err := o.storeCount(dialect.Add, b, exp)
-		if err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			if hit, err := o.get(&raw); err != nil || hit {
-				return flightResult{raw: raw}, err
-			}
-		}
-		v, computed = val, true
-		return flightResult{raw: b}, nil
-	})
-	if err == nil && !computed {
-		if r := res.(flightResult); r.raw != nil {
-			var fresh T // decode into a zero T, as Get would
-			if err = json.Unmarshal(r.raw, &fresh); err == nil {
-				v = fresh
-			}
-		}
-	}
-	return v, o.end(err)
-}
-
-// flightKey names the connection a call runs on (the pool, or the caller's
-// transaction) and the key.
-func flightKey(db *gorm.DB, key string) string {
-	var conn any = db.Statement.ConnPool
-	if p, ok := conn.(*gorm.PreparedStmtDB); ok {
-		conn = p.ConnPool // each session wraps the pool anew
-	}
-	return fmt.Sprintf("%p\x00%s", conn, key)
 }
 
 // GetMany returns the live values under keys decoded into T, keyed by key;

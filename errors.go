@@ -31,4 +31,12 @@ var (
 	// ErrOverflow is returned by Increment and Decrement when the result
 	// would not fit in an int64. The value is kept.
 	ErrOverflow = errors.New("cache: integer overflow")
+
+	// ErrPanicked is returned by GetOrSet to the callers that waited for
+	// a compute function that panicked (its own caller panics again).
+	ErrPanicked = errors.New("cache: compute panicked")
+
+	// ErrRecursive is returned by GetOrSet when a compute function calls
+	// GetOrSet for the key it is computing, which would wait for itself.
+	ErrRecursive = errors.New("cache: compute called GetOrSet for its own key")
 )
