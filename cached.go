@@ -177,38 +177,54 @@ func Get[T any](db *gorm.DB, key string) (T, bool, error) {
 }
 
 // GetMany returns the live values under keys decoded into T, keyed by key;
-// keys without a live entry are absent from the map. It runs one query per
-// chunk of keys. Every key is checked first: one invalid key fails the call
-// with [ErrInvalidKey] before any query.
+// keys without a live entry are absent from the map. It runs one query,
+// whatever the number of keys (they travel as one JSON array parameter), and
+// never opens a transaction, so on SQLite it does not wait for a writer.
+// Every key is checked first: one invalid key fails the call with
+// [ErrInvalidKey] before any query.
 func GetMany[T any](db *gorm.DB, keys []string) (map[string]T, error) {
 	o, err := start(db, "cache.get_many", "get many", "", false)
 	out := make(map[string]T, len(keys))
 	if err == nil {
-		err = eachChunk(o, keys, func(r runner, chunk string) error {
-			rows, err := r.query(r.d.Stmt(dialect.GetMany), chunk, time.Now().UTC())
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			var key string
-			var raw sql.RawBytes
-			for rows.Next() {
-				if err := rows.Scan(&key, &raw); err != nil {
-					return err
-				}
-				var v T
-				if err := json.Unmarshal(raw, &v); err != nil {
-					return fmt.Errorf("decode %q: %w", key, err)
-				}
-				out[key] = v
-			}
-			return rows.Err()
-		})
+		err = getMany(o.r, keys, out)
 	}
 	if err != nil {
 		out = nil
 	}
 	return out, o.end(err)
+}
+
+func getMany[T any](r runner, keys []string, out map[string]T) error {
+	for _, k := range keys {
+		if err := checkKey(k); err != nil {
+			return fmt.Errorf("%q: %w", k, err)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	arr, err := json.Marshal(keys)
+	if err != nil {
+		return err
+	}
+	rows, err := r.query(r.d.Stmt(dialect.GetMany), string(arr), time.Now().UTC())
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var key string
+	var raw sql.RawBytes
+	for rows.Next() {
+		if err := rows.Scan(&key, &raw); err != nil {
+			return err
+		}
+		var v T
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return fmt.Errorf("decode %q: %w", key, err)
+		}
+		out[key] = v
+	}
+	return rows.Err()
 }
 
 // SetMany stores every value of values under its key, as Set does, in one
