@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,7 +48,10 @@ func Cached(db *gorm.DB, key string) *Entry {
 func (e *Entry) Key() string { return e.key }
 
 // Set stores value under the key, replacing any value and expiry it had. The
-// value is stored as its JSON encoding (json.Marshal). Without an
+// value is stored as its JSON encoding (json.Marshal), with numbers written
+// as PostgreSQL's jsonb gives them back on every database (1e3 as 1000,
+// 1.50e1 as 15.0, -0 as 0), so that a value reads back, and Increment
+// accepts it, alike on each. Without an
 // Expiration the entry never expires. An existing entry keeps its ID and
 // CreatedAt.
 func (e *Entry) Set(value any, exp ...Expiration) error {
@@ -393,8 +397,9 @@ func (o *op) increment(delta int64, exp []Expiration) (int64, error) {
 		return 0, err
 	}
 	// A refused increment returns no row; a second look tells why. If the
-	// entry vanished in between, the increment is tried once more.
-	for range 2 {
+	// entry vanished in between, or now holds an integer that delta does
+	// not overflow (a concurrent Set), the increment is tried again.
+	for {
 		nowArg := any(now) // boxed once for both timestamps
 		n, ok, err := o.queryInt(o.r.d.Stmt(dialect.Increment), o.key, delta, timeArg(at), nowArg, nowArg)
 		if err != nil || ok {
@@ -415,14 +420,21 @@ func (o *op) increment(delta int64, exp []Expiration) (int64, error) {
 		if err != nil {
 			return 0, err
 		}
-		if found {
-			if _, perr := strconv.ParseInt(string(bytes.TrimSpace(raw)), 10, 64); perr == nil {
-				return 0, ErrOverflow
-			}
+		if !found {
+			continue
+		}
+		v, perr := strconv.ParseInt(string(bytes.TrimSpace(raw)), 10, 64)
+		switch {
+		case perr != nil:
 			return 0, ErrNotNumber
+		case delta > 0 && v > math.MaxInt64-delta, delta < 0 && v < math.MinInt64-delta:
+			return 0, ErrOverflow
+		}
+		now = time.Now().UTC()
+		if at, err = expiry(now, exp); err != nil {
+			return 0, err
 		}
 	}
-	return 0, ErrNotNumber
 }
 
 // queryInt runs a statement that returns at most one integer.
@@ -520,126 +532,14 @@ func encode(v any) ([]byte, error) {
 	if !utf8.Valid(b) {
 		return nil, fmt.Errorf("%w: not valid UTF-8", ErrInvalidValue)
 	}
-	if err := checkNumbers(b); err != nil {
-		return nil, err
-	}
-	return b, nil
+	return canonicalNumbers(b)
 }
-
-// PostgreSQL's jsonb keeps numbers as numeric, which holds at most
-// maxIntDigits digits before the decimal point and maxFracDigits after it,
-// and whose input refuses an exponent of ±maxExponent or beyond, even on a
-// zero (0e1073741823).
-const (
-	maxIntDigits  = 131072
-	maxFracDigits = 16383
-	maxExponent   = 1<<30 - 1 // INT_MAX/2 in PostgreSQL's numeric_in
-)
-
-// checkNumbers refuses JSON numbers that PostgreSQL's numeric cannot hold
-// (1e131072, 1e-16384, 0e1073741823), so that SQLite refuses them as well. Only a value
-// with an exponent or longer than maxFracDigits can hold one, so others are
-// not scanned.
-func checkNumbers(b []byte) error {
-	if len(b) <= maxFracDigits && !hasExponent(b) {
-		return nil
-	}
-	for i := 0; i < len(b); {
-		switch c := b[i]; {
-		case c == '"': // skip the string: up to a quote after an even run of backslashes
-			i++
-			for {
-				j := bytes.IndexByte(b[i:], '"')
-				if j < 0 {
-					return nil
-				}
-				i += j + 1
-				n := 0
-				for k := i - 2; k >= 0 && b[k] == '\\'; k-- {
-					n++
-				}
-				if n%2 == 0 {
-					break
-				}
-			}
-		case c == '-' || isDigit(c):
-			if c == '-' {
-				i++
-			}
-			start := i
-			for i < len(b) && isDigit(b[i]) {
-				i++
-			}
-			intLen := i - start
-			digits := b[start:i]
-			fracLen := 0
-			if i < len(b) && b[i] == '.' {
-				i++
-				fs := i
-				for i < len(b) && isDigit(b[i]) {
-					i++
-				}
-				fracLen = i - fs
-				digits = append(digits[:len(digits):len(digits)], b[fs:i]...)
-			}
-			exp := 0
-			if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-				i++
-				neg := false
-				if i < len(b) && (b[i] == '+' || b[i] == '-') {
-					neg = b[i] == '-'
-					i++
-				}
-				for i < len(b) && isDigit(b[i]) {
-					if exp < 1<<30 {
-						exp = exp*10 + int(b[i]-'0')
-					}
-					i++
-				}
-				if neg {
-					exp = -exp
-				}
-				if exp >= maxExponent || exp <= -maxExponent {
-					return fmt.Errorf("%w: a number has an exponent beyond ±%d, "+
-						"more than PostgreSQL can read", ErrInvalidValue, maxExponent-1)
-				}
-			}
-			if fracLen-exp > maxFracDigits {
-				return fmt.Errorf("%w: a number has more than %d digits after the decimal point, "+
-					"more than PostgreSQL can store", ErrInvalidValue, maxFracDigits)
-			}
-			zeros := 0
-			for zeros < len(digits) && digits[zeros] == '0' {
-				zeros++
-			}
-			if zeros < len(digits) && intLen-zeros+exp > maxIntDigits {
-				return fmt.Errorf("%w: a number has more than %d digits before the decimal point, "+
-					"more than PostgreSQL can store", ErrInvalidValue, maxIntDigits)
-			}
-		default:
-			i++
-		}
-	}
-	return nil
-}
-
-// hasExponent reports whether b may hold a number with an exponent: an e or
-// E right after a digit ("true" and "false" have none).
-func hasExponent(b []byte) bool {
-	for i := 1; i < len(b); i++ {
-		if (b[i] == 'e' || b[i] == 'E') && isDigit(b[i-1]) {
-			return true
-		}
-	}
-	return false
-}
-
-func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // cleanEscapes refuses the \u escapes that PostgreSQL's jsonb cannot hold
 // (NUL and unpaired surrogates), so that SQLite refuses them as well, and
 // turns json.Marshal's HTML escapes of <, > and & back into the characters,
-// so that both databases store the same text. Backslashes only occur inside
+// so that both databases store them as characters (PostgreSQL's jsonb keeps
+// no escape of them either). Backslashes only occur inside
 // strings in valid JSON, so a linear walk over escapes is exact.
 func cleanEscapes(b []byte) ([]byte, error) {
 	i := bytes.IndexByte(b, '\\')
