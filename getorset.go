@@ -167,13 +167,19 @@ func (g *flightGroup) do(o *op, owner context.Context, fk string, load func() ([
 		if finished {
 			return
 		}
-		// compute panicked: no caller may wait for this flight any longer.
+		// compute panicked or called runtime.Goexit: no caller may wait
+		// for this flight any longer.
 		r := recover()
 		err := fmt.Errorf("%w: %v", ErrPanicked, r)
+		if r == nil {
+			err = fmt.Errorf("%w: runtime.Goexit", ErrPanicked)
+		}
 		g.finish(f, nil, err, false)
 		stop()
 		_ = o.end(err) // GetOrSet does not return, so end its span here
-		panic(r)
+		if r != nil {
+			panic(r)
+		}
 	}()
 	raw, err := fill(o, fctx, load, exp)
 	finished = true

@@ -3,6 +3,7 @@ package cache_test
 import (
 	"context"
 	"net/http"
+	"runtime"
 	"testing"
 	"time"
 
@@ -228,5 +229,21 @@ func TestGetOrSetRecursive(t *testing.T) {
 		})
 		require.NoError(t, err)
 		require.Equal(t, 7, v)
+	})
+}
+
+// A compute that ends its goroutine (t.FailNow, runtime.Goexit) leaves no
+// flight behind either.
+func TestGetOrSetGoexit(t *testing.T) {
+	each(t, func(t *testing.T, db *gorm.DB) {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_, _ = cache.GetOrSet(db, "g", func() (string, error) { runtime.Goexit(); return "", nil })
+		}()
+		waitFor(t, done, "the goroutine that called Goexit")
+		r := waitFor(t, goGetOrSet(db, "g", func() (string, error) { return "after", nil }), "the next call")
+		require.NoError(t, r.err)
+		require.Equal(t, "after", r.v)
 	})
 }

@@ -179,7 +179,20 @@ func (p *pgBouncerProc) launch(bin, base string) error {
 	if err := <-started; err != nil {
 		return err
 	}
-	return nil
+	// Until it listens, PgBouncer has no SIGHUP handler: a reload would
+	// kill it.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p.port), time.Second)
+		if err == nil {
+			return c.Close()
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(p.dir, "pgbouncer.log"))
+			return fmt.Errorf("not listening after 20s: %v\nlog:\n%s", err, lastLines(log, 20))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // writeConfig writes pgbouncer.ini with one database per schema: PgBouncer
