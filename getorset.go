@@ -71,7 +71,7 @@ func GetOrSet[T any](db *gorm.DB, key string, compute func() (T, error), exp ...
 		}
 		return encode(val)
 	}
-	raw, err := flights.do(&o, db.Statement.Context, flightKey(db, key), load, exp)
+	raw, err := flights.do(&o, db.Statement.Context, flightKey(db, o.r.d.TableName, key), load, exp)
 	if err == nil {
 		var fresh T // decode into a zero T, as Get would
 		if err = json.Unmarshal(raw, &fresh); err == nil {
@@ -84,13 +84,14 @@ func GetOrSet[T any](db *gorm.DB, key string, compute func() (T, error), exp ...
 }
 
 // flightKey names the connection a call runs on (the pool, or the caller's
-// transaction, which no other call may see into) and the key.
-func flightKey(db *gorm.DB, key string) string {
+// transaction, which no other call may see into), the cache table and the
+// key.
+func flightKey(db *gorm.DB, table, key string) string {
 	var conn any = db.Statement.ConnPool
 	if p, ok := conn.(*gorm.PreparedStmtDB); ok {
 		conn = p.ConnPool // each session wraps the pool anew
 	}
-	return fmt.Sprintf("%p\x00%s", conn, key)
+	return fmt.Sprintf("%p\x00%s\x00%s", conn, table, key)
 }
 
 // flights holds the GetOrSet computations in progress in this process. Its
