@@ -55,7 +55,7 @@
 // against cross-site requests by [http.CrossOriginProtection], which checks
 // the Sec-Fetch-Site and Origin headers (no form tokens). They redirect back
 // with a one-time flash message carried in a cookie. Every response sends
-// Content-Security-Policy "default-src 'self'; frame-ancestors 'none'",
+// Content-Security-Policy "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
 // X-Content-Type-Options nosniff and Referrer-Policy same-origin; the page
 // has no script at all and its one stylesheet is embedded in the binary, so
 // it works offline. Keys and values are HTML-escaped by html/template.
