@@ -1,8 +1,6 @@
 package cache
 
 import (
-	"time"
-
 	"gorm.io/gorm"
 )
 
@@ -15,13 +13,13 @@ import (
 
 // Expired matches items whose expiry has passed (expires_at < now).
 func Expired(db *gorm.DB) *gorm.DB {
-	return db.Where(`"cached_items"."expires_at" < ?`, time.Now().UTC())
+	return db.Where(`"cached_items"."expires_at" < ?`, clock())
 }
 
 // Unexpired matches items with an expiry that has not passed yet
 // (expires_at >= now). Items that never expire are not included.
 func Unexpired(db *gorm.DB) *gorm.DB {
-	return db.Where(`"cached_items"."expires_at" >= ?`, time.Now().UTC())
+	return db.Where(`"cached_items"."expires_at" >= ?`, clock())
 }
 
 // Forever matches items that never expire (expires_at IS NULL).
@@ -31,5 +29,5 @@ func Forever(db *gorm.DB) *gorm.DB {
 
 // Live matches what reads see: items that never expire or have not expired.
 func Live(db *gorm.DB) *gorm.DB {
-	return db.Where(`("cached_items"."expires_at" IS NULL OR "cached_items"."expires_at" >= ?)`, time.Now().UTC())
+	return db.Where(`("cached_items"."expires_at" IS NULL OR "cached_items"."expires_at" >= ?)`, clock())
 }
