@@ -464,6 +464,8 @@ func TestInvalidKeys(t *testing.T) {
 		"too long mb":  strings.Repeat("é", 256),
 		"invalid utf8": "a\xffb",
 		"nul":          "a\x00b",
+		"nul first":    "\x00a",
+		"nul alone":    "\x00",
 	}
 	calls := map[string]func(db *gorm.DB, k string) error{
 		"Set":       func(db *gorm.DB, k string) error { return cache.Cached(db, k).Set(1) },
