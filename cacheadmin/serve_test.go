@@ -114,18 +114,6 @@ func TestServeLimits(t *testing.T) {
 	require.Equal(t, 16<<10, l.maxHeaderBytes)
 }
 
-// signIn opens the sign-in link with a fresh client and returns it, signed
-// in.
-func signIn(t *testing.T, link string) *http.Client {
-	t.Helper()
-	c := browserlikeClient(t)
-	res, err := c.Get(link)
-	require.NoError(t, err)
-	_ = readBody(t, res)
-	require.Equal(t, http.StatusOK, res.StatusCode)
-	return c
-}
-
 // TestServeAuthorizeMustPassToo: with an app Authorize in Options, Serve
 // serves a request only when the session is valid and the app's check
 // passes as well.
