@@ -24,8 +24,9 @@
 // or wrap the handler in the app's auth middleware and set Authorize to
 // [AllowAll], which is also the opt-in for local development. Where the app
 // has no sessions, [TokenAuth] guards the page with a random token in the
-// first URL and a cookie after that; [Serve] runs a server that way, as the
-// `gormcache admin` command does.
+// first URL, good for one sign-in, and a session cookie after that (for
+// [SessionLifetime], or until POST sign-out); [Serve] runs a server that
+// way, as the `gormcache admin` command does.
 //
 // # Routes
 //
