@@ -99,17 +99,26 @@ func (a *TokenAuth) Authorize(r *http.Request) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	exp, ok := a.sessions[id]
-	if ok && !a.now().Before(exp) {
+	if ok && !a.clock().Before(exp) {
 		delete(a.sessions, id)
 		return false
 	}
 	return ok
 }
 
+func (a *TokenAuth) clock() time.Time {
+	if a.now == nil {
+		return time.Now()
+	}
+	return a.now()
+}
+
 func (a *TokenAuth) secure(r *http.Request) bool { return r.TLS != nil || a.BehindTLSProxy }
 
+// matches reports whether s is the token. A TokenAuth not made by
+// NewTokenAuth has none, and matches nothing.
 func (a *TokenAuth) matches(s string) bool {
-	return subtle.ConstantTimeCompare([]byte(s), []byte(a.token)) == 1
+	return a.token != "" && subtle.ConstantTimeCompare([]byte(s), []byte(a.token)) == 1
 }
 
 // signIn spends the token and starts a session, or reports false when the
@@ -122,7 +131,10 @@ func (a *TokenAuth) signIn() (secret string, ok bool) {
 	}
 	a.spent = true
 	secret = rand.Text()
-	a.sessions[sha256.Sum256([]byte(secret))] = a.now().Add(SessionLifetime)
+	if a.sessions == nil {
+		a.sessions = map[[sha256.Size]byte]time.Time{}
+	}
+	a.sessions[sha256.Sum256([]byte(secret))] = a.clock().Add(SessionLifetime)
 	return secret, true
 }
 

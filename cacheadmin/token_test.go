@@ -139,6 +139,22 @@ func TestTokenAuth(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, r.StatusCode)
 }
 
+// TestZeroTokenAuthDeniesAll: a TokenAuth not made by NewTokenAuth has no
+// token, and an empty one signs no one in.
+func TestZeroTokenAuthDeniesAll(t *testing.T) {
+	t.Parallel()
+	var a TokenAuth
+	h := a.Handler(Handler(nil, Options{Authorize: a.Authorize}))
+	for _, target := range []string{"/?token=", "/"} {
+		res, _ := get(t, h, target)
+		require.Equal(t, http.StatusForbidden, res.StatusCode, target)
+		require.Empty(t, res.Cookies())
+	}
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: ""})
+	require.False(t, a.Authorize(req))
+}
+
 // TestTokenAuthSessionExpires: a session lasts SessionLifetime.
 func TestTokenAuthSessionExpires(t *testing.T) {
 	t.Parallel()
