@@ -55,7 +55,7 @@ func findMetric(ms []metricdata.Metrics, name string) (metricdata.Metrics, bool)
 func attrString(s attribute.Set) string {
 	var parts []string
 	for _, kv := range s.ToSlice() {
-		parts = append(parts, fmt.Sprintf("%s=%s", kv.Key, kv.Value.Emit()))
+		parts = append(parts, fmt.Sprintf("%s=%s", kv.Key, kv.Value.String()))
 	}
 	slices.Sort(parts)
 	return strings.Join(parts, " ")
