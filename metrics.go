@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -127,7 +128,7 @@ func (o *op) record(err error) {
 	if ctx == nil {
 		ctx = context.TODO()
 	}
-	k := recordKey{op: o.spanName[len("cache."):], system: system(o.r.d), hit: o.hitSeen}
+	k := recordKey{op: strings.TrimPrefix(o.spanName, "cache."), system: system(o.r.d), hit: o.hitSeen}
 	if err != nil {
 		meters.duration.Record(ctx, secs, metric.WithAttributeSet(attrSet(k, errorType(err))))
 		return
