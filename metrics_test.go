@@ -3,6 +3,8 @@ package cache_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +19,7 @@ import (
 	"gorm.io/gorm"
 
 	cache "github.com/gormcache/cache"
+	"github.com/gormcache/cache/internal/cachetest"
 )
 
 // The global meter provider is set here, long after the cache package made
@@ -227,4 +230,36 @@ func TestMetricsObserveStats(t *testing.T) {
 func TestObserveStatsNil(t *testing.T) {
 	_, err := cache.ObserveStats(nil)
 	require.Error(t, err)
+}
+
+// TestMetricsAllocateNothing: setting a meter provider adds no allocation
+// to a Get. It runs in a child process of its own, where no test has set a
+// provider yet.
+func TestMetricsAllocateNothing(t *testing.T) {
+	if os.Getenv("GORMCACHE_METRICS_CHILD") != "1" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestMetricsAllocateNothing$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), "GORMCACHE_METRICS_CHILD=1")
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		require.Contains(t, string(out), "--- PASS: TestMetricsAllocateNothing")
+		return
+	}
+	db := cachetest.SQLite(t).DB
+	e := cache.Cached(db, "k")
+	require.NoError(t, e.Set("v"))
+	var s string
+	get := func() {
+		ok, err := e.Get(&s)
+		if err != nil || !ok {
+			panic(fmt.Sprint("get: ", ok, err))
+		}
+	}
+	before := testing.AllocsPerRun(200, get)
+	metricReader()
+	after := testing.AllocsPerRun(200, get)
+	require.Equal(t, before, after, "allocations per Get without and with a meter provider")
+
+	collect(t) // drop the measurements of the runs above
+	get()
+	require.Equal(t, uint64(1), durations(t, collect(t), "sqlite")["cache.hit=true cache.operation=get"], "the provider gets the measurements")
 }
