@@ -249,12 +249,7 @@ func statsAndSize(db *gorm.DB) (Statistics, int64, *dialect.Dialect, error) {
 	if err == nil {
 		err = func() error {
 			now := time.Now().UTC()
-			s := o.r.d.Build(`SELECT COUNT(*), ` +
-				`COUNT(*) FILTER (WHERE "expires_at" < ?), ` +
-				`COUNT(*) FILTER (WHERE "expires_at" >= ?), ` +
-				`COUNT(*) FILTER (WHERE "expires_at" IS NULL), ` +
-				`COALESCE(SUM(` + dialect.ValueSize(o.r.d.Name) + `), 0) FROM "cached_items"`)
-			rows, err := o.r.query(&s, now, now)
+			rows, err := o.r.query(o.r.d.Stmt(dialect.StatsSize), now, now)
 			if err != nil {
 				return err
 			}

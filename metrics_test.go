@@ -180,50 +180,62 @@ func TestMetricsOperations(t *testing.T) {
 func TestMetricsObserveStats(t *testing.T) {
 	metricReader()
 	each(t, func(t *testing.T, db *gorm.DB) {
-		_, err := cache.Clear(db)
-		require.NoError(t, err)
-		require.NoError(t, cache.Cached(db, "f1").Set("abc"))                   // "abc": 5 bytes
-		require.NoError(t, cache.Cached(db, "f2").Set(12345))                   // 5 bytes
-		require.NoError(t, cache.Cached(db, "u").Set("x", cache.In(time.Hour))) // 3 bytes
-		require.NoError(t, cache.Cached(db, "e").Set(true, cache.In(-time.Minute)))
-		collect(t)
+		// The default table, and a table of its own (db.Table) beside a
+		// default table holding other entries.
+		other := db.Table("metrics_cache").Session(&gorm.Session{})
+		require.NoError(t, cache.AutoMigrate(other))
+		for _, tdb := range []*gorm.DB{db, other} {
+			_, err := cache.Clear(db)
+			require.NoError(t, err)
+			_, err = cache.Clear(other)
+			require.NoError(t, err)
+			require.NoError(t, cache.Cached(tdb, "f1").Set("abc"))                   // "abc": 5 bytes
+			require.NoError(t, cache.Cached(tdb, "f2").Set(12345))                   // 5 bytes
+			require.NoError(t, cache.Cached(tdb, "u").Set("x", cache.In(time.Hour))) // 3 bytes
+			require.NoError(t, cache.Cached(tdb, "e").Set(true, cache.In(-time.Minute)))
+			if tdb == other {
+				require.NoError(t, cache.Cached(db, "not-this-table").Set("zzzzzzzz"))
+			}
+			collect(t)
 
-		unregister, err := cache.ObserveStats(db)
-		require.NoError(t, err)
-		ms := collect(t)
-		entries := map[string]int64{}
-		m, ok := findMetric(ms, "cache.entries")
-		require.True(t, ok, "cache.entries after ObserveStats")
-		for _, dp := range m.Data.(metricdata.Gauge[int64]).DataPoints {
-			v, _ := dp.Attributes.Value("db.system.name")
-			require.Equal(t, dbSystem(db), v.AsString())
-			st, _ := dp.Attributes.Value("cache.status")
-			entries[st.AsString()] = dp.Value
-		}
-		require.Equal(t, map[string]int64{"live": 3, "expired": 1, "forever": 2}, entries)
-		m, ok = findMetric(ms, "cache.size")
-		require.True(t, ok, "cache.size after ObserveStats")
-		size := m.Data.(metricdata.Gauge[int64]).DataPoints
-		require.Len(t, size, 1)
-		require.Equal(t, int64(5+5+3+4), size[0].Value)
-		require.Equal(t, "By", m.Unit)
+			unregister, err := cache.ObserveStats(tdb)
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = unregister() }) // when a check below fails
+			ms := collect(t)
+			entries := map[string]int64{}
+			m, ok := findMetric(ms, "cache.entries")
+			require.True(t, ok, "cache.entries after ObserveStats")
+			for _, dp := range m.Data.(metricdata.Gauge[int64]).DataPoints {
+				v, _ := dp.Attributes.Value("db.system.name")
+				require.Equal(t, dbSystem(db), v.AsString())
+				st, _ := dp.Attributes.Value("cache.status")
+				entries[st.AsString()] = dp.Value
+			}
+			require.Equal(t, map[string]int64{"live": 3, "expired": 1, "forever": 2}, entries)
+			m, ok = findMetric(ms, "cache.size")
+			require.True(t, ok, "cache.size after ObserveStats")
+			size := m.Data.(metricdata.Gauge[int64]).DataPoints
+			require.Len(t, size, 1)
+			require.Equal(t, int64(5+5+3+4), size[0].Value)
+			require.Equal(t, "By", m.Unit)
 
-		require.NoError(t, unregister())
-		ms = append(ms, collect(t)...)
-		_, ok = findMetric(collect(t), "cache.entries")
-		require.False(t, ok, "no gauges after unregister")
-		// One Stats query per collection, and only while observed.
-		var stats uint64
-		for _, m := range ms {
-			if h, ok := m.Data.(metricdata.Histogram[float64]); ok {
-				for _, dp := range h.DataPoints {
-					if v, _ := dp.Attributes.Value("cache.operation"); v.AsString() == "stats" {
-						stats += dp.Count
+			require.NoError(t, unregister())
+			ms = append(ms, collect(t)...)
+			_, ok = findMetric(collect(t), "cache.entries")
+			require.False(t, ok, "no gauges after unregister")
+			// One Stats query per collection, and only while observed.
+			var stats uint64
+			for _, m := range ms {
+				if h, ok := m.Data.(metricdata.Histogram[float64]); ok {
+					for _, dp := range h.DataPoints {
+						if v, _ := dp.Attributes.Value("cache.operation"); v.AsString() == "stats" {
+							stats += dp.Count
+						}
 					}
 				}
 			}
+			require.Equal(t, uint64(1), stats)
 		}
-		require.Equal(t, uint64(1), stats)
 	})
 }
 
