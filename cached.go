@@ -130,7 +130,7 @@ func (e *Entry) Touch(exp ...Expiration) (bool, error) {
 	var n int64
 	if err == nil {
 		if err = checkKey(e.key); err == nil {
-			now := time.Now().UTC()
+			now := clock()
 			var at *time.Time
 			if at, err = expiry(now, exp); err == nil {
 				o.expires(at)
@@ -212,7 +212,7 @@ func getMany[T any](r runner, keys []string, out map[string]T) error {
 	if err != nil {
 		return err
 	}
-	rows, err := r.query(r.d.Stmt(dialect.GetMany), string(arr), time.Now().UTC())
+	rows, err := r.query(r.d.Stmt(dialect.GetMany), string(arr), clock())
 	if err != nil {
 		return err
 	}
@@ -240,7 +240,7 @@ func SetMany(db *gorm.DB, values map[string]any, exp ...Expiration) error {
 	if err != nil {
 		return o.end(err)
 	}
-	now := time.Now().UTC()
+	now := clock()
 	at, err := expiry(now, exp)
 	if err != nil {
 		return o.end(err)
@@ -315,7 +315,7 @@ func (o *op) get(dst any) (bool, error) {
 	if err := checkKey(o.key); err != nil {
 		return false, err
 	}
-	rows, err := o.r.query(o.r.d.Stmt(dialect.Get), o.key, time.Now().UTC())
+	rows, err := o.r.query(o.r.d.Stmt(dialect.Get), o.key, clock())
 	if err != nil {
 		return false, err
 	}
@@ -339,7 +339,7 @@ func (o *op) exists() (bool, error) {
 	if err := checkKey(o.key); err != nil {
 		return false, err
 	}
-	rows, err := o.r.query(o.r.d.Stmt(dialect.Exists), o.key, time.Now().UTC())
+	rows, err := o.r.query(o.r.d.Stmt(dialect.Exists), o.key, clock())
 	if err != nil {
 		return false, err
 	}
@@ -370,7 +370,7 @@ func (o *op) writeCount(id dialect.ID, value any, exp []Expiration) (int64, erro
 
 // storeCount runs the Set or Add upsert with encoded value b.
 func (o *op) storeCount(id dialect.ID, b []byte, exp []Expiration) (int64, error) {
-	now := time.Now().UTC()
+	now := clock()
 	at, err := expiry(now, exp)
 	if err != nil {
 		return 0, err
@@ -384,7 +384,7 @@ func (o *op) increment(delta int64, exp []Expiration) (int64, error) {
 	if err := checkKey(o.key); err != nil {
 		return 0, err
 	}
-	now := time.Now().UTC()
+	now := clock()
 	at, err := expiry(now, exp)
 	if err != nil {
 		return 0, err
@@ -423,7 +423,7 @@ func (o *op) increment(delta int64, exp []Expiration) (int64, error) {
 		case delta > 0 && v > math.MaxInt64-delta, delta < 0 && v < math.MinInt64-delta:
 			return 0, ErrOverflow
 		}
-		now = time.Now().UTC()
+		now = clock()
 		if at, err = expiry(now, exp); err != nil {
 			return 0, err
 		}
