@@ -505,7 +505,7 @@ func (o *op) queryInt(s *dialect.Stmt, args ...any) (int64, bool, error) {
 	if err := rows.Scan(&n); err != nil {
 		return 0, false, err
 	}
-	return n, true, rows.Close()
+	return n, true, finish(rows)
 }
 
 // eachChunk checks every key, then calls fn with the keys in chunks, each
