@@ -31,4 +31,13 @@ var (
 	// ErrOverflow is returned by Increment and Decrement when the result
 	// would not fit in an int64. The value is kept.
 	ErrOverflow = errors.New("cache: integer overflow")
+
+	// ErrBusy is returned when SQLite reports that the database is locked
+	// (SQLITE_BUSY) and the call's context is not done: another
+	// connection, often in another process, held the write lock for longer
+	// than the connection's busy timeout (the DSN's _busy_timeout). The
+	// driver's error is wrapped too. The call changed nothing; it may be
+	// retried. RELIABILITY.md shows how to keep writers across processes
+	// well under the timeout.
+	ErrBusy = errors.New("cache: database busy: another writer held the lock for longer than the busy timeout")
 )
