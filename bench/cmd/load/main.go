@@ -71,6 +71,12 @@ type config struct {
 	SQLiteParams string        `json:"sqlite_params"`
 	WriteConns   int           `json:"write_conns"`
 	PGConns      int           `json:"pg_conns"`
+	// Experiments (SQLite): Checkpoint runs PRAGMA wal_checkpoint(RESTART)
+	// on the write pool after every that many writes of a process; Retry
+	// retries a call that failed with cache.ErrBusy after 1 ms, for up to
+	// that long.
+	Checkpoint time.Duration `json:"checkpoint"`
+	Retry      time.Duration `json:"retry"`
 }
 
 // result is what a child reports.
@@ -122,6 +128,8 @@ type options struct {
 	dir          string
 	sqliteParams string
 	pgParams     string
+	checkpoint   time.Duration
+	retry        time.Duration
 	redis        *redisServer
 }
 
@@ -143,10 +151,12 @@ func main() {
 		writeConns   = flag.Int("write-conns", 1, "SQLite: connections of each process's write pool")
 		pgConns      = flag.Int("pg-conns", 0, "PostgreSQL: pool size per process (0: one per goroutine)")
 		pgParams     = flag.String("pg-params", "", "PostgreSQL: extra DSN parameters, such as synchronous_commit=off")
+		checkpoint   = flag.Duration("checkpoint", 0, "SQLite: turn off automatic checkpoints and run PRAGMA wal_checkpoint(RESTART) this often in each process (0: SQLite's automatic checkpoints)")
+		retry        = flag.Duration("retry", 0, "SQLite experiment: retry calls failing with cache.ErrBusy every 1 ms for up to this long")
 	)
 	flag.Parse()
 	if err := run(*backendList, *workloadList, *procList, *workers, *duration, *writeConns, *pgConns,
-		&options{sqliteParams: *sqliteParams, pgParams: *pgParams}); err != nil {
+		&options{sqliteParams: *sqliteParams, pgParams: *pgParams, checkpoint: *checkpoint, retry: *retry}); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
@@ -234,7 +244,7 @@ func runOne(ctx context.Context, name string, b backend, workload string, p, wor
 	// does not checkpoint and delete the -wal file before it is measured.
 	var st store
 	c := config{Backend: name, Workload: workload, Target: target, Workers: workers, Duration: d,
-		SQLiteParams: o.sqliteParams, WriteConns: writeConns, PGConns: pgConns}
+		SQLiteParams: o.sqliteParams, WriteConns: writeConns, PGConns: pgConns, Checkpoint: o.checkpoint, Retry: o.retry}
 	if st, err = b.open(c); err != nil {
 		return row{}, err
 	}
@@ -454,6 +464,16 @@ func child() error {
 		return err
 	}
 	defer st.close()
+	if gs, ok := st.(gormStore); ok && c.Checkpoint > 0 {
+		stop, err := checkpoints(gs.writes, c.Checkpoint)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	if gs, ok := st.(gormStore); ok && c.Retry > 0 {
+		st = &retryStore{gormStore: gs, retry: c.Retry}
+	}
 	var (
 		res      = result{PID: os.Getpid()}
 		mu       sync.Mutex
@@ -778,3 +798,63 @@ func (s redisStore) read(key string) (string, bool, error) {
 }
 
 func (s redisStore) close() { _ = s.c.Close() }
+
+// checkpoints turns off SQLite's automatic checkpoints on the write pool's
+// one connection and runs a RESTART checkpoint every interval instead. A
+// RESTART checkpoint takes the write lock, so it finishes even while other
+// processes write, and the next write starts the WAL over; automatic
+// (PASSIVE) checkpoints of several processes keep each other from
+// finishing.
+func checkpoints(writes *gorm.DB, every time.Duration) (stop func(), err error) {
+	if err := writes.Exec("PRAGMA wal_autocheckpoint = 0").Error; err != nil {
+		return nil, err
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				_ = writes.Exec("PRAGMA wal_checkpoint(RESTART)").Error
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }, nil
+}
+
+// retryStore is gormStore retrying calls that fail with cache.ErrBusy
+// every millisecond, for up to retry.
+type retryStore struct {
+	gormStore
+	retry time.Duration
+}
+
+func (s *retryStore) do(f func() error) error {
+	deadline := time.Now().Add(s.retry)
+	err := f()
+	for errors.Is(err, cache.ErrBusy) && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+		err = f()
+	}
+	return err
+}
+
+func (s *retryStore) set(key, v string) error {
+	return s.do(func() error { return s.gormStore.set(key, v) })
+}
+
+func (s *retryStore) incr(key string) (int64, error) {
+	var n int64
+	err := s.do(func() (err error) { n, err = s.gormStore.incr(key); return err })
+	return n, err
+}
+
+func (s *retryStore) getOrSet(key string, compute func() (string, error)) (string, error) {
+	var v string
+	err := s.do(func() (err error) { v, err = s.gormStore.getOrSet(key, compute); return err })
+	return v, err
+}
