@@ -491,8 +491,18 @@ func (o *op) increment(delta int64, exp []Expiration) (int64, error) {
 	return 0, ErrNotNumber
 }
 
-// queryInt runs a statement that returns at most one integer.
-func (o *op) queryInt(s *dialect.Stmt, args ...any) (int64, bool, error) {
+// queryInt runs a statement that returns at most one integer, waiting for
+// SQLite's write lock as exec does (the statement runs, and may find the
+// lock taken, at its first row).
+func (o *op) queryInt(s *dialect.Stmt, args ...any) (n int64, ok bool, err error) {
+	err = o.r.retryBusy(func() (err error) {
+		n, ok, err = o.queryIntOnce(s, args...)
+		return err
+	})
+	return n, ok, err
+}
+
+func (o *op) queryIntOnce(s *dialect.Stmt, args ...any) (int64, bool, error) {
 	rows, err := o.r.query(s, args...)
 	if err != nil {
 		return 0, false, err
@@ -539,12 +549,16 @@ func inTx(r runner, tx bool, fn func(r runner) error) error {
 	if !tx {
 		return fn(r)
 	}
-	return r.session().Transaction(func(tx *gorm.DB) error {
-		txr, err := newRunner(tx)
-		if err != nil {
-			return err
-		}
-		return fn(txr.withContext(r.ctx))
+	// A transaction that found SQLite's write lock taken rolled back whole,
+	// so it is tried again whole.
+	return r.retryBusy(func() error {
+		return r.session().Transaction(func(tx *gorm.DB) error {
+			txr, err := newRunner(tx)
+			if err != nil {
+				return err
+			}
+			return fn(txr.withContext(r.ctx))
+		})
 	})
 }
 

@@ -73,8 +73,8 @@ func (r runner) query(s *dialect.Stmt, args ...any) (*sql.Rows, error) {
 	return rows, err
 }
 
-// exec runs a statement and returns the number of rows it affected.
-func (r runner) exec(s *dialect.Stmt, args ...any) (int64, error) {
+// execOnce runs a statement and returns the number of rows it affected.
+func (r runner) execOnce(s *dialect.Stmt, args ...any) (int64, error) {
 	if err := r.ctx.Err(); err != nil {
 		return 0, err
 	}
