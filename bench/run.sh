@@ -8,8 +8,9 @@
 #   bench/run.sh                       # everything: about 30 minutes
 #   ROUNDS=2 BENCH='Ops/sqlite' EXPIRY_ROWS=100000 bench/run.sh   # a quick look
 #
-# LOAD=0 skips cmd/load (the multi-process load runs: about 3 minutes per
-# backend at the default LOAD_DURATION=5s and LOAD_PROCS=1,2,4,8).
+# LOAD=0 skips cmd/load (the multi-process load runs: about 2 minutes per
+# backend at the default LOAD_DURATION=5s and LOAD_PROCS=1,2,4,8; SQLite with
+# README's recommended settings).
 #
 # OUT names the report (default: BENCHMARKS.md); KEEP_ROUNDS=file keeps
 # the raw output of every round, for benchstat or a second look.

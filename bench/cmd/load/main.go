@@ -15,8 +15,11 @@
 // counters; SQLite's -wal file under 64 MiB at the end of every run; the
 // worst single wait under a quarter of the busy timeout at the largest P).
 //
-// Backends: sqlite (a file with the recommended DSN; per process one pool
-// for reads and one with a single connection for writes), postgres and
+// Backends: sqlite (a file set up as README's Recommended settings say: per
+// process one pool for reads and one of a single connection, with
+// _busy_timeout=5, for writes, which runs a RESTART checkpoint every 100 ms
+// in place of SQLite's automatic ones; -write-busy-timeout 10000
+// -checkpoint 0 measures SQLite's own busy handler and checkpoints), postgres and
 // postgres-unlogged (a fresh schema on CACHE_TEST_POSTGRES_DSN; -pg-params
 // adds connection parameters such as synchronous_commit=off), redis (a
 // redis-server on a free loopback port, for reference). A database is
@@ -71,12 +74,10 @@ type config struct {
 	SQLiteParams string        `json:"sqlite_params"`
 	WriteConns   int           `json:"write_conns"`
 	PGConns      int           `json:"pg_conns"`
-	// Experiments (SQLite): Checkpoint runs PRAGMA wal_checkpoint(RESTART)
-	// on the write pool after every that many writes of a process; Retry
-	// retries a call that failed with cache.ErrBusy after 1 ms, for up to
-	// that long.
+	// SQLite: Checkpoint is the interval of RESTART checkpoints (0:
+	// SQLite's automatic ones); WriteBusy the write pool's _busy_timeout.
 	Checkpoint time.Duration `json:"checkpoint"`
-	Retry      time.Duration `json:"retry"`
+	WriteBusy  int           `json:"write_busy"`
 }
 
 // result is what a child reports.
@@ -129,7 +130,7 @@ type options struct {
 	sqliteParams string
 	pgParams     string
 	checkpoint   time.Duration
-	retry        time.Duration
+	writeBusy    int
 	redis        *redisServer
 }
 
@@ -149,14 +150,14 @@ func main() {
 		duration     = flag.Duration("duration", 5*time.Second, "length of each run")
 		sqliteParams = flag.String("sqlite-params", benchdb.SQLiteParams, "SQLite DSN parameters")
 		writeConns   = flag.Int("write-conns", 1, "SQLite: connections of each process's write pool")
+		writeBusy    = flag.Int("write-busy-timeout", 5, "SQLite: _busy_timeout (ms) of the write pool, which replaces the one of -sqlite-params")
 		pgConns      = flag.Int("pg-conns", 0, "PostgreSQL: pool size per process (0: one per goroutine)")
 		pgParams     = flag.String("pg-params", "", "PostgreSQL: extra DSN parameters, such as synchronous_commit=off")
-		checkpoint   = flag.Duration("checkpoint", 0, "SQLite: turn off automatic checkpoints and run PRAGMA wal_checkpoint(RESTART) this often in each process (0: SQLite's automatic checkpoints)")
-		retry        = flag.Duration("retry", 0, "SQLite experiment: retry calls failing with cache.ErrBusy every 1 ms for up to this long")
+		checkpoint   = flag.Duration("checkpoint", 100*time.Millisecond, "SQLite: turn off automatic checkpoints on the write pool and run PRAGMA wal_checkpoint(RESTART) this often in each process (0: SQLite's automatic checkpoints)")
 	)
 	flag.Parse()
 	if err := run(*backendList, *workloadList, *procList, *workers, *duration, *writeConns, *pgConns,
-		&options{sqliteParams: *sqliteParams, pgParams: *pgParams, checkpoint: *checkpoint, retry: *retry}); err != nil {
+		&options{sqliteParams: *sqliteParams, pgParams: *pgParams, checkpoint: *checkpoint, writeBusy: *writeBusy}); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
@@ -229,7 +230,13 @@ func run(backendList, workloadList, procList string, workers int, d time.Duratio
 			}
 		}
 	}
-	printTable(os.Stdout, rows, workers, d, busy)
+	ckpt := "SQLite's automatic checkpoints"
+	if o.checkpoint > 0 {
+		ckpt = fmt.Sprintf("a RESTART checkpoint every %v in each process", o.checkpoint)
+	}
+	setup := fmt.Sprintf("SQLite: %s for reads; a write pool of %d connection(s) with _busy_timeout=%d and %s.",
+		o.sqliteParams, writeConns, o.writeBusy, ckpt)
+	printTable(os.Stdout, rows, workers, d, busy, setup)
 	return nil
 }
 
@@ -244,7 +251,7 @@ func runOne(ctx context.Context, name string, b backend, workload string, p, wor
 	// does not checkpoint and delete the -wal file before it is measured.
 	var st store
 	c := config{Backend: name, Workload: workload, Target: target, Workers: workers, Duration: d,
-		SQLiteParams: o.sqliteParams, WriteConns: writeConns, PGConns: pgConns, Checkpoint: o.checkpoint, Retry: o.retry}
+		SQLiteParams: o.sqliteParams, WriteConns: writeConns, PGConns: pgConns, Checkpoint: o.checkpoint, WriteBusy: o.writeBusy}
 	if st, err = b.open(c); err != nil {
 		return row{}, err
 	}
@@ -355,9 +362,9 @@ func fill(st store) error {
 }
 
 // printTable writes the Markdown table and the targets.
-func printTable(w io.Writer, rows []row, workers int, d time.Duration, busy time.Duration) {
+func printTable(w io.Writer, rows []row, workers int, d time.Duration, busy time.Duration, setup string) {
 	fmt.Fprintf(w, "P processes × %d goroutines for %v each; latency is of single calls; "+
-		"share is each process's ops as a multiple of the fair share (slowest–fastest).\n\n", workers, d)
+		"share is each process's ops as a multiple of the fair share (slowest–fastest). %s\n\n", workers, d, setup)
 	fmt.Fprintln(w, "| backend | workload | P | ops/s | errors | exact | p50 | p99 (worst process) | max | share | WAL end (max) |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
 	maxP := 0
@@ -436,6 +443,18 @@ func round(d time.Duration) time.Duration {
 	}
 }
 
+// withBusyTimeout sets _busy_timeout in a SQLite DSN.
+func withBusyTimeout(dsn string, ms int) string {
+	base, query, _ := strings.Cut(dsn, "?")
+	var kept []string
+	for _, kv := range strings.Split(query, "&") {
+		if kv != "" && !strings.HasPrefix(kv, "_busy_timeout=") {
+			kept = append(kept, kv)
+		}
+	}
+	return base + "?" + strings.Join(append(kept, fmt.Sprintf("_busy_timeout=%d", ms)), "&")
+}
+
 // busyTimeout reads _busy_timeout (milliseconds) from SQLite DSN
 // parameters; mattn/go-sqlite3 defaults to 5 s.
 func busyTimeout(params string) time.Duration {
@@ -470,9 +489,6 @@ func child() error {
 			return err
 		}
 		defer stop()
-	}
-	if gs, ok := st.(gormStore); ok && c.Retry > 0 {
-		st = &retryStore{gormStore: gs, retry: c.Retry}
 	}
 	var (
 		res      = result{PID: os.Getpid()}
@@ -583,7 +599,7 @@ func openGorm(c config) (store, error) {
 		if err != nil {
 			return nil, err
 		}
-		writes, err := gorm.Open(sqlite.Open(dsn), benchdb.GormConfig())
+		writes, err := gorm.Open(sqlite.Open(withBusyTimeout(dsn, c.WriteBusy)), benchdb.GormConfig())
 		if err != nil {
 			return nil, err
 		}
@@ -824,37 +840,4 @@ func checkpoints(writes *gorm.DB, every time.Duration) (stop func(), err error) 
 		}
 	})
 	return func() { close(done); wg.Wait() }, nil
-}
-
-// retryStore is gormStore retrying calls that fail with cache.ErrBusy
-// every millisecond, for up to retry.
-type retryStore struct {
-	gormStore
-	retry time.Duration
-}
-
-func (s *retryStore) do(f func() error) error {
-	deadline := time.Now().Add(s.retry)
-	err := f()
-	for errors.Is(err, cache.ErrBusy) && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-		err = f()
-	}
-	return err
-}
-
-func (s *retryStore) set(key, v string) error {
-	return s.do(func() error { return s.gormStore.set(key, v) })
-}
-
-func (s *retryStore) incr(key string) (int64, error) {
-	var n int64
-	err := s.do(func() (err error) { n, err = s.gormStore.incr(key); return err })
-	return n, err
-}
-
-func (s *retryStore) getOrSet(key string, compute func() (string, error)) (string, error) {
-	var v string
-	err := s.do(func() (err error) { v, err = s.gormStore.getOrSet(key, compute); return err })
-	return v, err
 }
