@@ -2,7 +2,7 @@
 // database and reports throughput, errors, latency and fairness per
 // process:
 //
-//	go run ./cmd/load                                   # sqlite,postgres,redis × mix,incr,getorset × P=1,2,4,8, 5 s each
+//	go run ./cmd/load                                          # every backend × mix,incr,getorset × P=1,2,4,8, 5 s each
 //	go run ./cmd/load -backends sqlite -procs 2 -duration 1s   # a quick check
 //
 // Workloads: "mix" is 90% Get and 10% Set over 10,000 keys, filled before
@@ -15,16 +15,20 @@
 // counters; SQLite's -wal file under 64 MiB at the end of every run; the
 // worst single wait under a quarter of the busy timeout at the largest P).
 //
-// Backends: sqlite (a file set up as README's Recommended settings say: per
-// process one pool for reads and one of a single connection, with
-// _busy_timeout=5, for writes, which runs a RESTART checkpoint every 100 ms
-// in place of SQLite's automatic ones; -write-busy-timeout 10000
-// -checkpoint 0 measures SQLite's own busy handler and checkpoints), postgres and
-// postgres-unlogged (a fresh schema on CACHE_TEST_POSTGRES_DSN; -pg-params
-// adds connection parameters such as synchronous_commit=off), redis (a
-// redis-server on a free loopback port, for reference). A database is
-// added by one more entry in the backends map (MySQL: open it from its own
-// DSN variable, as postgres does).
+// Backends:
+//   - sqlite: a file set up as README's Recommended settings say: per
+//     process one pool for reads and one of a single connection, with
+//     _busy_timeout=5, for writes, which runs a RESTART checkpoint every
+//     100 ms in place of SQLite's automatic ones. -write-busy-timeout 10000
+//     -checkpoint 0 measures SQLite's own busy handler and checkpoints.
+//   - postgres, postgres-unlogged (an UNLOGGED table), postgres-async
+//     (synchronous_commit=off on the connections): a fresh schema on
+//     CACHE_TEST_POSTGRES_DSN each; -pg-params adds parameters to all three.
+//   - redis: a redis-server on a free loopback port, for reference.
+//
+// A database is one more entry in the backends map (MySQL: a setup that
+// makes a fresh database from its own DSN variable, as setupPostgres does,
+// and openGorm with its dialector).
 package main
 
 import (
@@ -119,9 +123,11 @@ type backend struct {
 
 var backends = map[string]backend{
 	"sqlite":            {setup: setupSQLite, open: openGorm, wal: walSize},
-	"postgres":          {setup: setupPostgres(false), open: openGorm},
-	"postgres-unlogged": {setup: setupPostgres(true), open: openGorm},
-	"redis":             {setup: setupRedis, open: openRedis},
+	"postgres":          {setup: setupPostgres(false, ""), open: openGorm},
+	"postgres-unlogged": {setup: setupPostgres(true, ""), open: openGorm},
+	// synchronous_commit=off as a connection parameter: README's counters pool.
+	"postgres-async": {setup: setupPostgres(false, "synchronous_commit=off"), open: openGorm},
+	"redis":          {setup: setupRedis, open: openRedis},
 	// "mysql": {setup: setupMySQL, open: openGorm}, once the cache supports it.
 }
 
@@ -143,7 +149,7 @@ func main() {
 		return
 	}
 	var (
-		backendList  = flag.String("backends", "sqlite,postgres,redis", "comma-separated: "+strings.Join(slices.Sorted(mapsKeys(backends)), ", "))
+		backendList  = flag.String("backends", "sqlite,postgres,postgres-unlogged,postgres-async,redis", "comma-separated: "+strings.Join(slices.Sorted(mapsKeys(backends)), ", "))
 		workloadList = flag.String("workloads", "mix,incr,getorset", "comma-separated: mix, incr, getorset")
 		procList     = flag.String("procs", "1,2,4,8", "comma-separated process counts")
 		workers      = flag.Int("workers", 4, "goroutines per process")
@@ -151,7 +157,7 @@ func main() {
 		sqliteParams = flag.String("sqlite-params", benchdb.SQLiteParams, "SQLite DSN parameters")
 		writeConns   = flag.Int("write-conns", 1, "SQLite: connections of each process's write pool")
 		writeBusy    = flag.Int("write-busy-timeout", 5, "SQLite: _busy_timeout (ms) of the write pool, which replaces the one of -sqlite-params")
-		pgConns      = flag.Int("pg-conns", 0, "PostgreSQL: pool size per process (0: one per goroutine)")
+		pgConns      = flag.Int("pg-conns", 0, "server databases: pool size per process (0: one per goroutine)")
 		pgParams     = flag.String("pg-params", "", "PostgreSQL: extra DSN parameters, such as synchronous_commit=off")
 		checkpoint   = flag.Duration("checkpoint", 100*time.Millisecond, "SQLite: turn off automatic checkpoints on the write pool and run PRAGMA wal_checkpoint(RESTART) this often in each process (0: SQLite's automatic checkpoints)")
 	)
@@ -483,7 +489,7 @@ func child() error {
 		return err
 	}
 	defer st.close()
-	if gs, ok := st.(gormStore); ok && c.Checkpoint > 0 {
+	if gs, ok := st.(gormStore); ok && c.Backend == "sqlite" && c.Checkpoint > 0 {
 		stop, err := checkpoints(gs.writes, c.Checkpoint)
 		if err != nil {
 			return err
@@ -611,7 +617,15 @@ func openGorm(c config) (store, error) {
 		w.SetMaxIdleConns(max(c.WriteConns, 1))
 		return gormStore{reads: reads, writes: writes}, nil
 	}
-	db, err := gorm.Open(postgres.Open(c.Target), benchdb.GormConfig())
+	var dial gorm.Dialector
+	switch {
+	case strings.HasPrefix(c.Backend, "postgres"):
+		dial = postgres.Open(c.Target)
+	// case c.Backend == "mysql": dial = mysql.Open(c.Target)
+	default:
+		return nil, fmt.Errorf("no GORM dialector for backend %q", c.Backend)
+	}
+	db, err := gorm.Open(dial, benchdb.GormConfig())
 	if err != nil {
 		return nil, err
 	}
@@ -689,7 +703,7 @@ func walSize(path string) int64 {
 	return fi.Size()
 }
 
-func setupPostgres(unlogged bool) func(ctx context.Context, o *options) (string, func(), error) {
+func setupPostgres(unlogged bool, params string) func(ctx context.Context, o *options) (string, func(), error) {
 	return func(ctx context.Context, o *options) (string, func(), error) {
 		dsn, drop, err := benchdb.NewSchema(ctx, os.Getenv(benchdb.PostgresEnv), "gormcache_load")
 		if err != nil {
@@ -713,8 +727,10 @@ func setupPostgres(unlogged bool) func(ctx context.Context, o *options) (string,
 			_ = drop()
 			return "", nil, err
 		}
-		if o.pgParams != "" {
-			dsn += "&" + o.pgParams
+		for _, p := range []string{params, o.pgParams} {
+			if p != "" {
+				dsn += "&" + p
+			}
 		}
 		return dsn, func() { _ = drop() }, nil
 	}
