@@ -5,12 +5,12 @@
 # with benchstat (a tool of bench/go.mod) and by cmd/report (medians, ratios
 # to raw SQL, the targets), followed by cmd/expiry.
 #
-#   bench/run.sh                       # everything: about 30 minutes
+#   bench/run.sh                       # everything: about 40 minutes
 #   ROUNDS=2 BENCH='Ops/sqlite' EXPIRY_ROWS=100000 bench/run.sh   # a quick look
 #
-# LOAD=0 skips cmd/load (the multi-process load runs: about 2 minutes per
-# backend at the default LOAD_DURATION=5s and LOAD_PROCS=1,2,4,8; SQLite with
-# README's recommended settings).
+# LOAD=0 skips cmd/load (the multi-process load runs: about 8 minutes at the
+# default LOAD_DURATION=5s and LOAD_PROCS=1,2,4,8 over SQLite with README's
+# recommended settings, three PostgreSQL setups and Redis).
 #
 # OUT names the report (default: BENCHMARKS.md); KEEP_ROUNDS=file keeps
 # the raw output of every round, for benchstat or a second look.
