@@ -430,8 +430,18 @@ func (o *op) increment(delta int64, exp []Expiration) (int64, error) {
 	}
 }
 
-// queryInt runs a statement that returns at most one integer.
-func (o *op) queryInt(s *dialect.Stmt, args ...any) (int64, bool, error) {
+// queryInt runs a statement that returns at most one integer, waiting for
+// SQLite's write lock as exec does (the statement runs, and may find the
+// lock taken, at its first row).
+func (o *op) queryInt(s *dialect.Stmt, args ...any) (n int64, ok bool, err error) {
+	err = o.r.retryBusy(func() (err error) {
+		n, ok, err = o.queryIntOnce(s, args...)
+		return err
+	})
+	return n, ok, err
+}
+
+func (o *op) queryIntOnce(s *dialect.Stmt, args ...any) (int64, bool, error) {
 	rows, err := o.r.query(s, args...)
 	if err != nil {
 		return 0, false, err
@@ -444,7 +454,7 @@ func (o *op) queryInt(s *dialect.Stmt, args ...any) (int64, bool, error) {
 	if err := rows.Scan(&n); err != nil {
 		return 0, false, err
 	}
-	return n, true, rows.Close()
+	return n, true, finish(&rows)
 }
 
 // eachChunk checks every key, then calls fn with the keys in chunks, each
@@ -478,12 +488,16 @@ func inTx(r runner, tx bool, fn func(r runner) error) error {
 	if !tx || r.dryRun() { // a dry run executes nothing, BEGIN included
 		return fn(r)
 	}
-	return r.session().Transaction(func(tx *gorm.DB) error {
-		txr, err := newRunner(tx)
-		if err != nil {
-			return err
-		}
-		return fn(txr.withContext(r.ctx))
+	// A transaction that found SQLite's write lock taken rolled back whole,
+	// so it is tried again whole.
+	return r.retryBusy(func() error {
+		return r.session().Transaction(func(tx *gorm.DB) error {
+			txr, err := newRunner(tx)
+			if err != nil {
+				return err
+			}
+			return fn(txr.withContext(r.ctx))
+		})
 	})
 }
 
