@@ -28,6 +28,7 @@ type resultRow struct {
 	Tags      JSON   `gorm:"column:tags"`
 	ID        int64  `gorm:"column:id"`
 	Cut       string `gorm:"column:cut"`
+	Size      int64  `gorm:"column:size"`
 }
 
 func (r *rows) Next() bool {
@@ -90,6 +91,8 @@ func (r *rows) Scan(dest ...any) error {
 			n = row.ID
 		case "cut":
 			b = []byte(row.Cut)
+		case "size":
+			n = row.Size
 		}
 		switch d := d.(type) {
 		case *sql.RawBytes:

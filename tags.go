@@ -140,7 +140,7 @@ func (o *op) tags() ([]string, error) {
 	if err := checkKey(o.key); err != nil {
 		return nil, err
 	}
-	rows, err := o.r.query(o.r.d.Stmt(dialect.TagsOf), o.key, time.Now().UTC())
+	rows, err := o.r.query(o.r.d.Stmt(dialect.TagsOf), o.key, clock())
 	if err != nil {
 		return nil, err
 	}

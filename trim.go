@@ -60,7 +60,7 @@ func Trim(db *gorm.DB, limits Limits) (int64, error) {
 }
 
 func (o *op) trim(l Limits) (int64, error) {
-	now := time.Now().UTC()
+	now := clock()
 	var total int64
 	// Expired entries first, as ClearExpired deletes them.
 	batch := o.r.d.ClearBatch
