@@ -33,7 +33,8 @@ func usagef(format string, a ...any) error {
 var errNotFound = errors.New("not found")
 
 // Command returns the "cache" command group with the subcommands stats,
-// clear-expired, clear-all, migrate, get, set, delete and list. Add it to
+// clear-expired, clear-all, migrate, get, set, delete, list, invalidate,
+// delete-prefix and trim. Add it to
 // an app's root command, or rename it (set Use) and run it as a root.
 //
 // open returns the database to work on. It is called at most once per
@@ -50,7 +51,8 @@ func Command(open func() (*gorm.DB, error)) *cobra.Command {
 		Use:   "cache",
 		Short: "Inspect and maintain the gormcache table",
 		Long: `Inspect and maintain the gormcache table (cached_items): count, list, read
-and write entries, delete expired or all entries, create the table.`,
+and write entries, delete expired or all entries, entries by tag or key
+prefix, bound the table's size, create the table.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return nil
@@ -81,6 +83,9 @@ and write entries, delete expired or all entries, create the table.`,
 		c.setCommand(),
 		c.deleteCommand(),
 		c.listCommand(),
+		c.invalidateCommand(),
+		c.deletePrefixCommand(),
+		c.trimCommand(),
 	)
 	c.examples = make(map[*cobra.Command]string)
 	for _, sub := range group.Commands() {

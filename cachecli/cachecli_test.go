@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -45,7 +46,8 @@ func (a *app) exec(ctx context.Context, args ...string) error {
 	return a.root.ExecuteContext(ctx)
 }
 
-var subcommands = []string{"stats", "clear-expired", "clear-all", "migrate", "get", "set", "delete", "list"}
+var subcommands = []string{"stats", "clear-expired", "clear-all", "migrate", "get", "set", "delete", "list",
+	"invalidate", "delete-prefix", "trim"}
 
 func TestHelpNeverOpensTheDatabase(t *testing.T) {
 	t.Parallel()
@@ -153,7 +155,7 @@ func TestCommandsOnBackends(t *testing.T) {
 			require.NoError(t, a.exec(ctx, "cache", "stats", "--json"))
 			require.Contains(t, a.out.String(), `{"total":3,"expired":1,"unexpired":1,"forever":1,`)
 			require.NoError(t, a.exec(ctx, "cache", "list", "--live"))
-			require.Regexp(t, `^KEY +EXPIRES +SIZE\nb +never +\d+\na +\S+Z +3\n$`, a.out.String())
+			require.Regexp(t, `^KEY +EXPIRES +SIZE +TAGS\nb +never +\d+ *\na +\S+Z +3 *\n$`, a.out.String())
 
 			err := a.exec(ctx, "cache", "get", "c")
 			require.EqualError(t, err, `get "c": not found`)
@@ -231,6 +233,50 @@ func TestClearExpiredEveryStopsWithTheContext(t *testing.T) {
 				require.Regexp(t, `^\{"time":"[^"]+Z","deleted":0\}$`, l)
 			}
 			require.Regexp(t, `^\S+ stopped\n$`, errOut.String())
+		})
+	}
+}
+
+func TestTagPrefixTrimCommands(t *testing.T) {
+	t.Parallel()
+	for _, b := range cachetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			a := newApp(func() (*gorm.DB, error) { return b.DB, nil })
+			ctx := t.Context()
+			tagged := cache.WithTags(b.DB, "product:7", "catalog")
+			require.NoError(t, cache.Cached(tagged, "p:1").Set(1))
+			require.NoError(t, cache.Cached(cache.WithTags(b.DB, "product:8"), "p:2").Set(2))
+			require.NoError(t, cache.Cached(b.DB, "q:1").Set(3))
+
+			require.NoError(t, a.exec(ctx, "cache", "list", "--tag", "catalog"))
+			require.Regexp(t, `^KEY +EXPIRES +SIZE +TAGS\np:1 +never +1 +catalog product:7\n$`, a.out.String())
+			require.NoError(t, a.exec(ctx, "cache", "list", "--tag", "catalog", "--json"))
+			require.Contains(t, a.out.String(), `"tags":["catalog","product:7"]`)
+			require.NoError(t, a.exec(ctx, "cache", "get", "p:1"))
+			require.Equal(t, "1\n", a.out.String())
+			require.Equal(t, "tags: catalog product:7\n", a.errOut.String())
+
+			require.NoError(t, a.exec(ctx, "cache", "invalidate", "product:7", "none"))
+			require.Equal(t, "deleted 1 entry\n", a.out.String())
+			require.ErrorIs(t, a.exec(ctx, "cache", "invalidate"), cachecli.ErrUsage)
+			require.ErrorIs(t, a.exec(ctx, "cache", "invalidate", ""), cache.ErrInvalidTag)
+
+			err := a.exec(ctx, "cache", "delete-prefix", "p:")
+			require.ErrorContains(t, err, "pass --yes")
+			require.NoError(t, a.exec(ctx, "cache", "delete-prefix", "p:", "-y"))
+			require.Equal(t, "deleted 1 entry\n", a.out.String())
+			require.ErrorIs(t, a.exec(ctx, "cache", "delete-prefix", "", "-y"), cache.ErrInvalidKey)
+
+			for i := range 5 {
+				require.NoError(t, cache.Cached(b.DB, fmt.Sprint("t:", i)).Set(i))
+			}
+			require.NoError(t, a.exec(ctx, "cache", "trim", "--max-entries", "2", "--json"))
+			require.Equal(t, "{\"deleted\":4}\n", a.out.String())
+			require.NoError(t, a.exec(ctx, "cache", "trim", "--max-size", "1KiB", "--max-age", "336h"))
+			require.Equal(t, "deleted 0 entries\n", a.out.String())
+			require.ErrorIs(t, a.exec(ctx, "cache", "trim", "--max-size", "12XB"), cachecli.ErrUsage)
+			require.ErrorIs(t, a.exec(ctx, "cache", "trim", "--every", "0s"), cachecli.ErrUsage)
 		})
 	}
 }

@@ -16,7 +16,8 @@ func (c *cli) getCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "get KEY",
 		Short: "Print the value under a key",
-		Long: `Print the live value under KEY as indented JSON (with --json, on one line).
+		Long: `Print the live value under KEY as indented JSON (with --json, on one line),
+and its tags, if it has any, on stderr ("tags: a b"; not with --json).
 A key without a live entry (missing or expired) is an error: "not found".`,
 		Example: `  cache get user:42`,
 		Args:    exactArgs("KEY"),
@@ -44,7 +45,18 @@ A key without a live entry (missing or expired) is an error: "not found".`,
 				return fmt.Errorf("get %q: stored value: %w", key, err)
 			}
 			out := append(escapeC1(unescapeHTML(b.Bytes())), '\n')
-			_, err = cmd.OutOrStdout().Write(out)
+			if _, err = cmd.OutOrStdout().Write(out); err != nil || c.json {
+				return err
+			}
+			// The tags go to stderr, so that stdout stays the value.
+			tags, err := cache.Cached(db, key).Tags()
+			if err != nil || len(tags) == 0 {
+				return explain(cmd, db, err)
+			}
+			for i, t := range tags {
+				tags[i] = displayKey(t)
+			}
+			_, err = fmt.Fprintf(cmd.ErrOrStderr(), "tags: %s\n", strings.Join(tags, " "))
 			return err
 		},
 	}

@@ -40,6 +40,6 @@ func ExampleCommand() {
 	// {
 	//   "text": "hello"
 	// }
-	// KEY       EXPIRES  SIZE
+	// KEY       EXPIRES  SIZE  TAGS
 	// greeting  never    16
 }

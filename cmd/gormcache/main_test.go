@@ -168,7 +168,8 @@ func count(t *testing.T, db *gorm.DB) int64 {
 	return st.Total
 }
 
-var commands = []string{"", "stats", "clear-expired", "clear-all", "migrate", "get", "set", "delete", "list", "admin"}
+var commands = []string{"", "stats", "clear-expired", "clear-all", "migrate", "get", "set", "delete", "list", "admin",
+	"invalidate", "delete-prefix", "trim"}
 
 func TestHelp(t *testing.T) {
 	t.Parallel()
@@ -350,7 +351,7 @@ func TestList(t *testing.T) {
 			t.Parallel()
 			res := gc(t, b.DSN, "list")
 			requireOK(t, res)
-			require.Equal(t, "KEY  EXPIRES  SIZE\n", res.stdout)
+			require.Equal(t, "KEY  EXPIRES  SIZE  TAGS\n", res.stdout)
 			res = gc(t, b.DSN, "list", "--json")
 			requireOK(t, res)
 			require.Equal(t, "[]\n", res.stdout)
@@ -372,7 +373,7 @@ func TestList(t *testing.T) {
 			}
 			res = gc(t, b.DSN, "list")
 			requireOK(t, res)
-			require.Equal(t, `KEY        EXPIRES                         SIZE
+			require.Equal(t, `KEY        EXPIRES                         SIZE  TAGS
 user:3     never                           5
 page:home  never                           6
 user:2     2999-12-31T23:59:59Z            3
@@ -383,16 +384,16 @@ user:1     2001-02-03T04:05:06Z (expired)  5
 				args []string
 				want string
 			}{
-				{[]string{"--json"}, `[{"key":"user:3","expires_at":null,"size":5},{"key":"page:home","expires_at":null,"size":6},
-					{"key":"user:2","expires_at":"2999-12-31T23:59:59Z","size":3},{"key":"user:1","expires_at":"2001-02-03T04:05:06Z","size":5}]`},
-				{[]string{"--expired", "--json"}, `[{"key":"user:1","expires_at":"2001-02-03T04:05:06Z","size":5}]`},
-				{[]string{"--live", "--json"}, `[{"key":"user:3","expires_at":null,"size":5},{"key":"page:home","expires_at":null,"size":6},
-					{"key":"user:2","expires_at":"2999-12-31T23:59:59Z","size":3}]`},
-				{[]string{"--forever", "--json"}, `[{"key":"user:3","expires_at":null,"size":5},{"key":"page:home","expires_at":null,"size":6}]`},
-				{[]string{"--prefix", "user:", "--json"}, `[{"key":"user:3","expires_at":null,"size":5},
-					{"key":"user:2","expires_at":"2999-12-31T23:59:59Z","size":3},{"key":"user:1","expires_at":"2001-02-03T04:05:06Z","size":5}]`},
+				{[]string{"--json"}, `[{"key":"user:3","expires_at":null,"size":5,"tags":[]},{"key":"page:home","expires_at":null,"size":6,"tags":[]},
+					{"key":"user:2","expires_at":"2999-12-31T23:59:59Z","size":3,"tags":[]},{"key":"user:1","expires_at":"2001-02-03T04:05:06Z","size":5,"tags":[]}]`},
+				{[]string{"--expired", "--json"}, `[{"key":"user:1","expires_at":"2001-02-03T04:05:06Z","size":5,"tags":[]}]`},
+				{[]string{"--live", "--json"}, `[{"key":"user:3","expires_at":null,"size":5,"tags":[]},{"key":"page:home","expires_at":null,"size":6,"tags":[]},
+					{"key":"user:2","expires_at":"2999-12-31T23:59:59Z","size":3,"tags":[]}]`},
+				{[]string{"--forever", "--json"}, `[{"key":"user:3","expires_at":null,"size":5,"tags":[]},{"key":"page:home","expires_at":null,"size":6,"tags":[]}]`},
+				{[]string{"--prefix", "user:", "--json"}, `[{"key":"user:3","expires_at":null,"size":5,"tags":[]},
+					{"key":"user:2","expires_at":"2999-12-31T23:59:59Z","size":3,"tags":[]},{"key":"user:1","expires_at":"2001-02-03T04:05:06Z","size":5,"tags":[]}]`},
 				{[]string{"--prefix", "USER:", "--json"}, `[]`},
-				{[]string{"--prefix", "user:", "--live", "--limit", "1", "--json"}, `[{"key":"user:3","expires_at":null,"size":5}]`},
+				{[]string{"--prefix", "user:", "--live", "--limit", "1", "--json"}, `[{"key":"user:3","expires_at":null,"size":5,"tags":[]}]`},
 				{[]string{"--prefix", "%", "--json"}, `[]`},
 			} {
 				res := gc(t, b.DSN, append([]string{"list"}, tc.args...)...)
@@ -401,7 +402,7 @@ user:1     2001-02-03T04:05:06Z (expired)  5
 			}
 			res = gc(t, b.DSN, "list", "--forever", "--limit", "1")
 			requireOK(t, res)
-			require.Equal(t, "KEY     EXPIRES  SIZE\nuser:3  never    5\n", res.stdout)
+			require.Equal(t, "KEY     EXPIRES  SIZE  TAGS\nuser:3  never    5\n", res.stdout)
 		})
 	}
 }

@@ -216,6 +216,16 @@ const trimNextID = `SELECT "id" FROM "cached_items" WHERE "id" > ? ORDER BY "id"
 const trimBatch = `DELETE FROM "cached_items" WHERE "id" > ? AND "id" <= ? AND ` +
 	`("updated_at" < ? OR "updated_at" < %[1]s OR ("updated_at" = %[1]s AND "id" <= ?))`
 
+// HasTag returns an SQL condition, with one parameter (a tag), true for the
+// entries of cached_items that carry the tag, on the named database (the
+// CLI's list --tag).
+func HasTag(name string) string {
+	if name == "postgres" || name == "pgx" {
+		return `COALESCE(jsonb_exists("cached_items"."tags", ?), false)`
+	}
+	return `EXISTS (SELECT 1 FROM json_each("cached_items"."tags") AS "j" WHERE "j"."value" = ?)`
+}
+
 // tagCols names the columns of the tag and trim statements that return rows.
 var tagCols = map[ID][]string{
 	TagsOf:          {"tags"},
