@@ -66,3 +66,33 @@ func requireOKPrompt(t *testing.T, r result, prompt string) {
 	require.Equal(t, 0, r.code, "stderr: %s", r.stderr)
 	require.Equal(t, prompt, r.stderr)
 }
+
+func TestDeletePrefixAsksOnATerminal(t *testing.T) {
+	t.Parallel()
+	for _, b := range cachetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			fixedEntries(t, b.DB) // old, later, always
+			control, term := openPTY(t)
+			_, err := control.WriteString("n\n")
+			require.NoError(t, err)
+			res := run{env: []string{"DATABASE_URL=" + b.DSN}, stdin: term}.exec(t, "delete-prefix", "l")
+			require.Equal(t, 1, res.code, "stderr: %s", res.stderr)
+			require.Equal(t, `Delete 1 entry whose key starts with "l"? [y/N] gormcache: delete-prefix: not confirmed, nothing deleted`+"\n", res.stderr)
+			require.EqualValues(t, 3, count(t, b.DB))
+
+			control, term = openPTY(t)
+			_, err = control.WriteString("y\n")
+			require.NoError(t, err)
+			res = run{env: []string{"DATABASE_URL=" + b.DSN}, stdin: term}.exec(t, "delete-prefix", "l")
+			requireOKPrompt(t, res, `Delete 1 entry whose key starts with "l"? [y/N] `)
+			require.Equal(t, "deleted 1 entry\n", res.stdout)
+			require.EqualValues(t, 2, count(t, b.DB))
+
+			_, term = openPTY(t)
+			res = run{env: []string{"DATABASE_URL=" + b.DSN}, stdin: term}.exec(t, "delete-prefix", "x")
+			require.Equal(t, 0, res.code, "stderr: %s", res.stderr)
+			require.Equal(t, "no entry's key starts with \"x\"\n", res.stdout)
+		})
+	}
+}
