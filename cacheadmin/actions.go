@@ -107,7 +107,7 @@ func back(r *http.Request) string {
 	if !ok {
 		status = statusAll
 	}
-	return listState{Status: status, Query: r.PostFormValue("q")}.url()
+	return listState{Status: status, Query: r.PostFormValue("q"), Tag: r.PostFormValue("tag")}.url()
 }
 
 func (s *server) delete(w http.ResponseWriter, r *http.Request) {

@@ -22,6 +22,7 @@ const maxShownValue = 64 << 10
 // entryData is the data of the detail page.
 type entryData struct {
 	Key       string
+	Tags      []tagLink
 	ID        int64
 	Status    string
 	Expires   *stamp // nil: never
@@ -86,6 +87,7 @@ func (s *server) entry(w http.ResponseWriter, r *http.Request) {
 		Updated: makeStamp(item.UpdatedAt, now),
 		Size:    humanSize(int64(len(item.Value))),
 		RawURL:  "entry/raw?key=" + queryEscape(item.Key),
+		Tags:    tagLinks(item.Tags),
 		Back:    listState{Status: statusAll},
 	}
 	if item.ExpiresAt != nil {

@@ -83,6 +83,8 @@ const (
 	pageList    = "list.html"
 	pageEntry   = "entry.html"
 	pageConfirm = "confirm.html"
+	// pageConfirmGroup confirms InvalidateTags and DeletePrefix (tags.go).
+	pageConfirmGroup = "confirm-group.html"
 	pageError   = "error.html"
 )
 
@@ -136,7 +138,7 @@ func newServer(db *gorm.DB, opts Options, now func() time.Time) (*server, error)
 	}
 	s := &server{db: db, opts: opts, now: now, pages: map[string]*template.Template{}, static: static, flashKey: make([]byte, 32)}
 	_, _ = rand.Read(s.flashKey) // never fails (crypto/rand's doc)
-	for _, p := range []string{pageList, pageEntry, pageConfirm, pageError} {
+	for _, p := range []string{pageList, pageEntry, pageConfirm, pageConfirmGroup, pageError} {
 		t, err := template.New("layout.html").Funcs(template.FuncMap{"show": showHTML, "showValue": showValueHTML}).
 			ParseFS(templateFS, "templates/layout.html", "templates/"+p)
 		if err != nil {
@@ -153,6 +155,10 @@ func newServer(db *gorm.DB, opts Options, now func() time.Time) (*server, error)
 	mux.HandleFunc("POST /delete", s.delete)
 	mux.HandleFunc("POST /clear-expired", s.clearExpired)
 	mux.HandleFunc("POST /clear-all", s.clearAll)
+	mux.HandleFunc("GET /invalidate-tag", s.confirmGroup(true))
+	mux.HandleFunc("POST /invalidate-tag", s.deleteGroup(true))
+	mux.HandleFunc("GET /delete-prefix", s.confirmGroup(false))
+	mux.HandleFunc("POST /delete-prefix", s.deleteGroup(false))
 	mux.HandleFunc("GET /static/{file}", s.staticFile)
 
 	cop := http.NewCrossOriginProtection()

@@ -5,9 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -51,6 +49,7 @@ type listData struct {
 	Tabs     []tab
 	Status   string // current filter, "all" when none
 	Query    string // key search
+	Tag      string // tag filter
 	Rows     []rowView
 	NextURL  string // older entries, "" on the last page
 	FirstURL string // the newest entries, "" on the first page
@@ -63,6 +62,7 @@ type listData struct {
 type listState struct {
 	Status string
 	Query  string
+	Tag    string // only entries with this tag
 }
 
 // url returns the relative URL of the list page with the state and extra
@@ -74,6 +74,9 @@ func (st listState) url(extra ...string) string {
 	}
 	if st.Query != "" {
 		v.Set("q", st.Query)
+	}
+	if st.Tag != "" {
+		v.Set("tag", st.Tag)
 	}
 	for i := 0; i+1 < len(extra); i += 2 {
 		v.Set(extra[i], extra[i+1])
@@ -107,7 +110,7 @@ func (s *server) list(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, fmt.Sprintf("Unknown status %q: use all, live, expired or forever.", q.Get("status")), nil)
 		return
 	}
-	search := q.Get("q")
+	search, tag := q.Get("q"), q.Get("tag")
 	var after int64
 	if a := q.Get("after"); a != "" {
 		n, err := strconv.ParseInt(a, 10, 64)
@@ -124,22 +127,22 @@ func (s *server) list(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusInternalServerError, "Could not count the entries.", fmt.Errorf("cacheadmin: list: %w", err))
 		return
 	}
-	rows, more, err := s.page(db, status, search, after)
+	rows, more, err := s.page(db, status, search, tag, after)
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, "Could not list the entries.", fmt.Errorf("cacheadmin: list: %w", err))
 		return
 	}
 
 	now := s.now()
-	st := listState{Status: status, Query: search}
-	d := listData{Stats: stats, Status: status, Query: search, Back: st, ClearURL: listState{Status: status}.url()}
+	st := listState{Status: status, Query: search, Tag: tag}
+	d := listData{Stats: stats, Status: status, Query: search, Tag: tag, Back: st, ClearURL: listState{Status: status}.url()}
 	for _, t := range []tab{
 		{Name: statusAll, Label: "All", Count: stats.Total},
 		{Name: statusLive, Label: "Live", Count: stats.Unexpired},
 		{Name: statusExpired, Label: "Expired", Count: stats.Expired},
 		{Name: statusForever, Label: "Forever", Count: stats.Forever},
 	} {
-		t.URL = listState{Status: t.Name, Query: search}.url()
+		t.URL = listState{Status: t.Name, Query: search, Tag: tag}.url()
 		t.Current = t.Name == status
 		d.Tabs = append(d.Tabs, t)
 	}
@@ -174,8 +177,8 @@ func (s *server) list(w http.ResponseWriter, r *http.Request) {
 // page reads one page of entries, newest (highest ID) first, below the
 // keyset cursor after (0: from the top). more reports whether older entries
 // follow.
-func (s *server) page(db *gorm.DB, status, search string, after int64) (rows []listRow, more bool, err error) {
-	if search != "" && (!utf8.ValidString(search) || strings.ContainsRune(search, 0)) {
+func (s *server) page(db *gorm.DB, status, search, tag string, after int64) (rows []listRow, more bool, err error) {
+	if search != "" && !usableText(search) || tag != "" && !usableText(tag) {
 		// No key holds invalid UTF-8 or NUL (cache.ErrInvalidKey), and
 		// PostgreSQL would reject the parameter.
 		return nil, false, nil
@@ -194,6 +197,9 @@ func (s *server) page(db *gorm.DB, status, search string, after int64) (rows []l
 		// Case-insensitive on both databases (SQLite's LIKE ignores ASCII
 		// case, PostgreSQL's does not), with %, _ and \ taken literally.
 		tx = tx.Where(`LOWER("cached_items"."key") LIKE LOWER(?) ESCAPE ?`, "%"+escapeLike(search)+"%", `\`)
+	}
+	if tag != "" {
+		tx = withTag(db, tx, tag)
 	}
 	if after > 0 {
 		tx = tx.Where(`"cached_items"."id" < ?`, after)
