@@ -85,7 +85,7 @@ const (
 	pageConfirm = "confirm.html"
 	// pageConfirmGroup confirms InvalidateTags and DeletePrefix (tags.go).
 	pageConfirmGroup = "confirm-group.html"
-	pageError   = "error.html"
+	pageError        = "error.html"
 )
 
 // server is the admin page of one database.
