@@ -221,13 +221,12 @@ func (r runner) fastExec(s *dialect.Stmt, args []any) (int64, error) {
 		if isDBClosed(err) {
 			forget(db)
 		}
-	} else if tx, ok := pool.(*sql.Tx); ok && r.parent != nil && s.ID >= 0 && r.d.Prepare {
-		var st *sql.Stmt
-		if st, err = preparedFor(r.parent).get(r.ctx, r.d, s); err == nil {
-			txst := tx.StmtContext(r.ctx, st) // reuses the statement prepared on the connection
-			res, err = txst.ExecContext(r.ctx, args...)
-			_ = txst.Close()
-		}
+	} else if st := r.parentStmt(s); st != nil {
+		// The pool's statement, prepared on the transaction's connection
+		// once and reused after.
+		txst := pool.(*sql.Tx).StmtContext(r.ctx, st)
+		res, err = txst.ExecContext(r.ctx, args...)
+		_ = txst.Close()
 	} else {
 		res, err = pool.ExecContext(r.ctx, s.Native, args...)
 	}
@@ -235,6 +234,38 @@ func (r runner) fastExec(s *dialect.Stmt, args []any) (int64, error) {
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+// parentStmt returns, inside a transaction that inTx began on a pool, the
+// pool's prepared statement s if there is one; it never prepares: the
+// pool may have no connection to spare while the transaction holds one.
+func (r runner) parentStmt(s *dialect.Stmt) *sql.Stmt {
+	if _, ok := r.db.Statement.ConnPool.(*sql.Tx); !ok || r.parent == nil || s.ID < 0 || !r.d.Prepare {
+		return nil
+	}
+	set, ok := registry.pools.Load(r.parent)
+	if !ok {
+		return nil
+	}
+	a, ok := set.(*stmtSet).tables.Load(r.d)
+	if !ok {
+		return nil
+	}
+	return a.(*stmtArray)[s.ID].Load()
+}
+
+// prepareAhead prepares statements on the pool before a transaction that
+// will run them begins, so that parentStmt finds them (preparing needs a
+// connection of the pool, which is free only outside the transaction).
+func (r runner) prepareAhead(ids ...dialect.ID) {
+	db, ok := r.db.Statement.ConnPool.(*sql.DB)
+	if !ok || r.viaGORM || !r.d.Prepare {
+		return
+	}
+	set := preparedFor(db)
+	for _, id := range ids {
+		_, _ = set.get(r.ctx, r.d, r.d.Stmt(id)) // on failure the statement runs unprepared
+	}
 }
 
 // Prepared statements, one set per *sql.DB. A pool is the only thing all

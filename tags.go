@@ -180,6 +180,7 @@ func (o *op) storeTagged(id dialect.ID, b []byte, at *time.Time, now time.Time, 
 		return n, err
 	}
 	var n int64
+	o.r.prepareAhead(tid, dialect.SyncTagsDelete, dialect.SyncTagsInsert)
 	err := inTx(o.r, true, func(r runner) error {
 		var err error
 		if n, err = r.exec(r.d.Stmt(tid), args...); err != nil {
@@ -209,6 +210,7 @@ func (o *op) incrementOnce(delta int64, at *time.Time, now time.Time) (int64, bo
 		n  int64
 		ok bool
 	)
+	o.r.prepareAhead(dialect.SyncTagsDelete, dialect.SyncTagsInsert)
 	err = inTx(o.r, true, func(r runner) error {
 		in := *o
 		in.r = r
