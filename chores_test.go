@@ -40,7 +40,7 @@ func TestScopesAndStats(t *testing.T) {
 
 		st, err := cache.Stats(db)
 		require.NoError(t, err)
-		require.Equal(t, cache.Statistics{Total: 9, Expired: 3, Unexpired: 2, Forever: 4}, st)
+		require.Equal(t, cache.Statistics{Total: 9, Live: 6, Expired: 3, Unexpired: 2, Forever: 4}, st)
 
 		var items []cache.CachedItem
 		require.NoError(t, db.Scopes(cache.Expired).Order(`"key"`).Find(&items).Error)
@@ -59,7 +59,7 @@ func TestClearExpired(t *testing.T) {
 		require.EqualValues(t, 2500, n)
 		st, err := cache.Stats(db)
 		require.NoError(t, err)
-		require.Equal(t, cache.Statistics{Total: 50, Unexpired: 30, Forever: 20}, st)
+		require.Equal(t, cache.Statistics{Total: 50, Live: 50, Unexpired: 30, Forever: 20}, st)
 		n, err = cache.ClearExpired(db)
 		require.NoError(t, err)
 		require.Zero(t, n)

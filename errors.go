@@ -31,4 +31,12 @@ var (
 	// ErrOverflow is returned by Increment and Decrement when the result
 	// would not fit in an int64. The value is kept.
 	ErrOverflow = errors.New("cache: integer overflow")
+
+	// ErrInvalidStatus is returned by ParseStatus and List for a status
+	// that is not one of the Status constants.
+	ErrInvalidStatus = errors.New("cache: invalid status")
+
+	// ErrInvalidCursor is returned by List for a ListOptions.After that is
+	// not the Next of a Page.
+	ErrInvalidCursor = errors.New("cache: invalid cursor")
 )

@@ -100,7 +100,7 @@ func TestSecurityInjection(t *testing.T) {
 				require.EqualValues(t, 1, rows, "the canary table changed")
 				st, err := cache.Stats(db)
 				require.NoError(t, err)
-				require.Equal(t, cache.Statistics{Total: 1, Forever: 1}, st)
+				require.Equal(t, cache.Statistics{Total: 1, Live: 1, Forever: 1}, st)
 				got, ok, err := cache.Get[string](db, "bystander")
 				require.NoError(t, err)
 				require.True(t, ok)

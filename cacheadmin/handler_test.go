@@ -455,7 +455,7 @@ func TestClearExpired(t *testing.T) {
 		require.Equal(t, []string{"fresh"}, listedKeys(body))
 		st, err := cache.Stats(b.DB)
 		require.NoError(t, err)
-		require.Equal(t, cache.Statistics{Total: 2, Unexpired: 1, Forever: 1}, st)
+		require.Equal(t, cache.Statistics{Total: 2, Live: 2, Unexpired: 1, Forever: 1}, st)
 
 		res, err = c.PostForm(srv.URL+"/admin/cache/clear-expired", url.Values{"status": {"bogus"}})
 		require.NoError(t, err)
