@@ -138,10 +138,23 @@ func TestAutoMigratePostgresOptions(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, 1, v)
+
+	// Logged is the way back, and keeps the entries too.
+	require.Error(t, cache.AutoMigrate(b.DB, cache.Unlogged(), cache.Logged()))
+	require.Equal(t, "u", persistence(), "nothing done for conflicting options")
+	require.NoError(t, cache.AutoMigrate(b.DB, cache.Logged()))
+	require.Equal(t, "p", persistence())
+	require.NoError(t, cache.AutoMigrate(b.DB, cache.Logged()))
+	require.Equal(t, "p", persistence())
+	v, ok, err = cache.Get[int](b.DB, "keep")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, 1, v)
 }
 
 func TestAutoMigrateUnloggedIgnoredOnSQLite(t *testing.T) {
 	b := cachetest.SQLite(t)
 	require.NoError(t, cache.AutoMigrate(b.DB, cache.Unlogged()))
+	require.NoError(t, cache.AutoMigrate(b.DB, cache.Logged()))
 	require.NoError(t, cache.Cached(b.DB, "k").Set(1))
 }
