@@ -72,7 +72,7 @@ list, read and write entries, delete expired or all entries, create the table.`,
 		return usageError{err}
 	})
 	group.PersistentFlags().BoolVar(&c.json, "json", false, "print JSON instead of text")
-	group.PersistentFlags().StringVar(&c.table, "table", "", "the cache table (default "+defaultTable+")")
+	group.PersistentFlags().StringVar(&c.table, "table", "", "the cache table (default "+cache.CachedItem{}.TableName()+")")
 	group.AddCommand(
 		c.statsCommand(),
 		c.clearExpiredCommand(),
@@ -190,15 +190,12 @@ func (c *cli) db(cmd *cobra.Command) (*gorm.DB, error) {
 	return db.WithContext(cmd.Context()), nil
 }
 
-// defaultTable is the table of a session without db.Table.
-const defaultTable = "cached_items"
-
 // tableName is the name of the table the commands work on.
 func (c *cli) tableName() string {
 	if c.table != "" {
 		return c.table
 	}
-	return defaultTable
+	return cache.CachedItem{}.TableName()
 }
 
 // plainError is a library error as the command line shows it.

@@ -38,7 +38,8 @@ func humanBytes(n int64) string {
 
 // cells is how many terminal columns s takes: two for East Asian wide and
 // fullwidth characters (CJK, most emoji), none for combining marks, zero
-// width joiners and variation selectors, one for the rest.
+// width joiners, variation selectors and emoji skin tones, one for the
+// rest. (Emoji joined by zero width joiners still count one by one.)
 func cells(s string) int {
 	n := 0
 	for _, r := range s {
@@ -49,7 +50,8 @@ func cells(s string) int {
 
 func runeCells(r rune) int {
 	switch {
-	case unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Me, r) || r == '\u200d' || unicode.Is(unicode.Variation_Selector, r):
+	case unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Me, r) || r == '\u200d' || unicode.Is(unicode.Variation_Selector, r),
+		'\U0001F3FB' <= r && r <= '\U0001F3FF':
 		return 0
 	}
 	switch width.LookupRune(r).Kind() {
