@@ -34,6 +34,15 @@
 // The table is the GORM model [CachedItem]; create it with [AutoMigrate] and
 // query it with the scopes [Expired], [Unexpired], [Forever] and [Live].
 //
+// # Inspection
+//
+// [List] pages through the entries (newest first, filtered by [Status] and
+// key, with a keyset cursor) without reading their values; [Inspect] reads
+// one entry with its value, expired or not; [Stats] counts the entries by
+// status in one query and [Measure] adds sizes and the range of expiry
+// times. One word names each status everywhere: live (what reads see),
+// unexpired, expired and forever; see [Status].
+//
 // The package imports no database driver: the application opens the
 // database with gorm.io/driver/sqlite or gorm.io/driver/postgres.
 //
@@ -59,4 +68,25 @@
 // wraps [ErrInvalidKey], [ErrInvalidValue] or [ErrInvalidExpiration];
 // [ErrNotNumber] and [ErrOverflow] come from Increment and Decrement. Every
 // error names the operation and key, as in `cache: set "k": ...`.
+//
+// # Where things are
+//
+// One concern per file of this package:
+//
+//	cached.go        Cached and the entry methods, generics, bulk operations
+//	expiration.go    In, At, Seconds
+//	model.go         the CachedItem model and its JSON column
+//	scopes.go        the status scopes
+//	inspect.go       List, Inspect, Measure and the Status vocabulary
+//	chores.go        ClearExpired, RunClearExpired, Stats
+//	automigrate.go   AutoMigrate and its options
+//	conn.go          how statements reach the database (fast path, GORM path)
+//	trace.go         OpenTelemetry spans
+//	errors.go        the sentinel errors
+//
+// All SQL, and every switch on the database, is in internal/dialect. The
+// command line (cachecli, cmd/gormcache) and the admin page (cacheadmin)
+// use this package's exported API only: no SQL, no GORM queries of their
+// own, no internal packages. A feature for the front ends is added here
+// first, so each database's SQL is written once.
 package cache

@@ -718,3 +718,48 @@ func TestUsageErrors(t *testing.T) {
 	}
 	require.Zero(t, count(t, db.DB), "nothing written")
 }
+
+// --table names a cache kept in a table of its own: the commands see only
+// its entries, and leave cached_items alone.
+func TestTableFlag(t *testing.T) {
+	t.Parallel()
+	for _, b := range cachetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			other := cachetest.OtherTable(t, b.DB, "sessions_cache")
+			now := time.Now().UTC().Truncate(time.Second)
+			past := now.Add(-time.Hour)
+			require.NoError(t, other.Create(&cache.CachedItem{Key: "s:1", Value: cache.JSON(`"x"`), ExpiresAt: &past, CreatedAt: now, UpdatedAt: now}).Error)
+			require.NoError(t, cache.Cached(b.DB, "main:1").Set(1))
+
+			res := gc(t, b.DSN, "list", "--table", "sessions_cache", "--json")
+			requireOK(t, res)
+			require.JSONEq(t, `[{"key":"s:1","status":"expired","expires_at":"`+past.Format(time.RFC3339Nano)+`","size":3}]`, res.stdout)
+			res = gc(t, b.DSN, "list", "--json")
+			requireOK(t, res)
+			require.Contains(t, res.stdout, `"main:1"`)
+			require.NotContains(t, res.stdout, `"s:1"`)
+			requireFail(t, gc(t, b.DSN, "list", "--table", "nowhere"), 1,
+				`table "nowhere" does not exist: run "gormcache migrate --table nowhere" first`)
+
+			cachetest.RequireTableInCore(t, other)
+			res = gc(t, b.DSN, "stats", "--table", "sessions_cache", "--json")
+			requireOK(t, res)
+			require.Contains(t, res.stdout, `{"total":1,"live":0,"unexpired":0,"expired":1,"forever":0,"value_bytes":3,`)
+			requireOK(t, gc(t, b.DSN, "set", "--table", "sessions_cache", "s:2", `"y"`))
+			res = gc(t, b.DSN, "get", "--table", "sessions_cache", "s:2")
+			requireOK(t, res)
+			require.Equal(t, "\"y\"\n", res.stdout)
+			requireFail(t, gc(t, b.DSN, "get", "s:2"), 1, "not found")
+			requireOK(t, gc(t, b.DSN, "clear-expired", "--table", "sessions_cache"))
+			requireOK(t, gc(t, b.DSN, "delete", "--table", "sessions_cache", "s:2"))
+			res = gc(t, b.DSN, "stats", "--table", "sessions_cache", "--json")
+			requireOK(t, res)
+			require.Contains(t, res.stdout, `{"total":0,`)
+			require.EqualValues(t, 1, count(t, b.DB), "cached_items untouched")
+			requireOK(t, gc(t, b.DSN, "migrate", "--table", "fresh_cache"))
+			require.True(t, b.DB.Migrator().HasTable("fresh_cache"))
+			require.NoError(t, b.DB.Migrator().DropTable("fresh_cache"))
+		})
+	}
+}
