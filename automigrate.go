@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/gormcache/cache/internal/dialect"
 )
@@ -60,7 +61,7 @@ func AutoMigrate(db *gorm.DB, opts ...MigrateOption) error {
 		}
 	}
 	if q := dialect.SetLogged(d.Name); o.logged && q != "" {
-		if err := s.Exec(q).Error; err != nil {
+		if err := s.Exec(q, clause.Table{Name: tableOf(db)}).Error; err != nil {
 			return fmt.Errorf("cache: migrate: %w", err)
 		}
 	}
