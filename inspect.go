@@ -336,10 +336,19 @@ func diskSize(db *gorm.DB, m *Measurement) error {
 }
 
 // tableOf is the name of the cache table in db's session: the one named
-// with db.Table, or cached_items.
+// with db.Table ("table" or "schema.table"), or cached_items.
 func tableOf(db *gorm.DB) string {
-	if db.Statement != nil && db.Statement.Table != "" {
-		return db.Statement.Table
+	st := db.Statement
+	if st == nil {
+		return dialect.Table
+	}
+	if e := st.TableExpr; e != nil && len(e.Vars) == 0 && strings.Contains(st.TableExpr.SQL, ".") {
+		// db.Table("schema.table") keeps only the table in Table, and
+		// both, quoted by the dialector, in TableExpr.
+		return strings.NewReplacer(`"`, "", "`", "").Replace(e.SQL)
+	}
+	if st.Table != "" {
+		return st.Table
 	}
 	return dialect.Table
 }

@@ -2,6 +2,7 @@ package cache_test
 
 import (
 	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
@@ -243,28 +244,42 @@ func TestMeasure(t *testing.T) {
 func TestInspectionFollowsTable(t *testing.T) {
 	t.Parallel()
 	each(t, func(t *testing.T, db *gorm.DB) {
-		other := db.Table("other_cache")
+		other := db.Table("Other_Cache")
 		require.NoError(t, other.AutoMigrate(&cache.CachedItem{}))
-		t.Cleanup(func() { _ = db.Migrator().DropTable("other_cache") })
+		t.Cleanup(func() { _ = db.Migrator().DropTable("Other_Cache") })
 		now := time.Now().UTC()
 		exp := now.Add(time.Hour)
-		require.NoError(t, db.Table("other_cache").Create(&cache.CachedItem{
+		require.NoError(t, db.Table("Other_Cache").Create(&cache.CachedItem{
 			Key: "elsewhere", Value: cache.JSON(`"x"`), ExpiresAt: &exp, CreatedAt: now, UpdatedAt: now,
 		}).Error)
 		require.NoError(t, cache.Cached(db, "here").Set(1))
 
-		require.Equal(t, []string{"elsewhere"}, listAll(t, db.Table("other_cache"), cache.ListOptions{}))
+		require.Equal(t, []string{"elsewhere"}, listAll(t, db.Table("Other_Cache"), cache.ListOptions{}))
 		require.Equal(t, []string{"here"}, listAll(t, db, cache.ListOptions{}))
-		e, ok, err := cache.Inspect(db.Table("other_cache"), "elsewhere")
+		e, ok, err := cache.Inspect(db.Table("Other_Cache"), "elsewhere")
 		require.NoError(t, err)
 		require.True(t, ok)
 		require.Equal(t, `"x"`, string(e.Value))
-		_, ok, err = cache.Inspect(db.Table("other_cache"), "here")
+		_, ok, err = cache.Inspect(db.Table("Other_Cache"), "here")
 		require.NoError(t, err)
 		require.False(t, ok)
-		m, err := cache.Measure(db.Table("other_cache"))
+		m, err := cache.Measure(db.Table("Other_Cache"))
 		require.NoError(t, err)
 		require.EqualValues(t, 3, m.ValueBytes)
-		sameTime(t, exp, *m.OldestExpiry)
+		require.Positive(t, m.DiskBytes, "the size of a table whose name has capitals")
+		if db.Dialector.Name() == "postgres" {
+			// A table in a schema off the search_path, named with it.
+			schema := "Off_Path_" + strconv.FormatInt(time.Now().UnixNano(), 36)
+			require.NoError(t, db.Exec(`CREATE SCHEMA "`+schema+`"`).Error)
+			t.Cleanup(func() { _ = db.Exec(`DROP SCHEMA "` + schema + `" CASCADE`).Error })
+			qualified := db.Table(schema + ".Other_Cache").Session(&gorm.Session{})
+			require.NoError(t, qualified.AutoMigrate(&cache.CachedItem{}))
+			require.NoError(t, qualified.Create(&cache.CachedItem{Key: "far", Value: cache.JSON(`1`), CreatedAt: now, UpdatedAt: now}).Error)
+			require.Equal(t, []string{"far"}, listAll(t, qualified, cache.ListOptions{}))
+			m, err = cache.Measure(qualified)
+			require.NoError(t, err)
+			require.Positive(t, m.DiskBytes, "the size of a schema-qualified table")
+			require.Equal(t, "table", m.DiskOf)
+		}
 	})
 }

@@ -81,8 +81,10 @@ func TableDiskSize(name string) string {
 	switch {
 	case isPostgres(name):
 		// to_regclass resolves the name through search_path, as the
-		// other statements do; quote_ident keeps its case.
-		return `SELECT pg_total_relation_size(to_regclass(quote_ident(?)))`
+		// other statements do; each part of "schema.table" is quoted, so
+		// that its case is kept.
+		return `SELECT pg_total_relation_size(to_regclass(array_to_string(ARRAY(` +
+			`SELECT quote_ident("part") FROM unnest(string_to_array(?, '.')) AS "part"), '.')))`
 	case isSQLite(name):
 		return `SELECT SUM("pgsize") FROM "dbstat" WHERE "name" IN ` +
 			`(SELECT "name" FROM "sqlite_master" WHERE "tbl_name" = ?)`
