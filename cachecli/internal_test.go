@@ -1,10 +1,14 @@
 package cachecli
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	cache "github.com/gormcache/cache"
 )
 
 func TestUnescapeHTML(t *testing.T) {
@@ -86,4 +90,16 @@ func TestListAlignsWideAndLongKeys(t *testing.T) {
 		require.True(t, strings.HasSuffix(l, "SIZE") || strings.HasSuffix(l, " 5 B"), l)
 	}
 	require.Equal(t, strings.Repeat("k", 19)+"…  "+" 5 B", lines[4])
+}
+
+func TestPlainDropsLibraryPrefixes(t *testing.T) {
+	t.Parallel()
+	lib := fmt.Errorf("cache: set %q: %w", "k", fmt.Errorf("%w: NaN", cache.ErrInvalidValue))
+	err := plain(lib)
+	require.EqualError(t, err, `set "k": invalid value: NaN`)
+	require.ErrorIs(t, err, cache.ErrInvalidValue)
+	require.EqualError(t, plain(fmt.Errorf("table %q does not exist (%w)", "t", lib)), `table "t" does not exist (set "k": invalid value: NaN)`)
+	other := errors.New("open database: boom")
+	require.Same(t, other, plain(other))
+	require.NoError(t, plain(nil))
 }
