@@ -132,7 +132,8 @@ type listRow struct {
 
 // List returns one page of entries, newest first, without their values.
 // It reads the table of db's session: cached_items, or the table named with
-// db.Table. Each page is one query on the primary key's index, whatever the
+// db.Table. Like every function of the package it refuses a session whose
+// clauses would change its SQL ([ErrUnsupportedSession]). Each page is one query on the primary key's index, whatever the
 // table's size; the filters narrow it. Bad options give an error wrapping
 // [ErrInvalidStatus] or [ErrInvalidCursor].
 //
@@ -144,12 +145,12 @@ func List(db *gorm.DB, opts ListOptions) (Page, error) {
 	o, err := start(db, "cache.list", "list", "", false)
 	var p Page
 	if err == nil {
-		p, err = list(db, o, opts)
+		p, err = list(o.r, opts)
 	}
 	return p, o.end(err)
 }
 
-func list(db *gorm.DB, o op, opts ListOptions) (Page, error) {
+func list(r runner, opts ListOptions) (Page, error) {
 	status, err := ParseStatus(string(opts.Status))
 	if err != nil {
 		return Page{}, err
@@ -173,9 +174,9 @@ func list(db *gorm.DB, o op, opts ListOptions) (Page, error) {
 		return p, nil
 	}
 
-	name := db.Dialector.Name()
+	name := r.d.Name
 	now := time.Now().UTC()
-	tx := db.WithContext(o.r.ctx).Model(&CachedItem{}).Select(dialect.ListColumns(name))
+	tx := r.session().Select(dialect.ListColumns(name))
 	switch status {
 	case StatusLive:
 		tx = tx.Where(dialect.IsLive, now)
@@ -203,10 +204,10 @@ func list(db *gorm.DB, o op, opts ListOptions) (Page, error) {
 		rows = rows[:limit]
 		p.Next = strconv.FormatInt(rows[limit-1].ID, 10)
 	}
-	for _, r := range rows {
+	for _, row := range rows {
 		p.Entries = append(p.Entries, EntryInfo{
-			ID: r.ID, Key: r.Key, Status: statusAt(r.ExpiresAt, now), ExpiresAt: utc(r.ExpiresAt),
-			CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), Size: r.Size,
+			ID: row.ID, Key: row.Key, Status: statusAt(row.ExpiresAt, now), ExpiresAt: utc(row.ExpiresAt),
+			CreatedAt: row.CreatedAt.UTC(), UpdatedAt: row.UpdatedAt.UTC(), Size: row.Size,
 		})
 	}
 	return p, nil
@@ -222,18 +223,18 @@ func Inspect(db *gorm.DB, key string) (EntryInfo, bool, error) {
 		found bool
 	)
 	if err == nil {
-		info, found, err = inspect(db, o, key)
+		info, found, err = inspect(o.r, key)
 	}
 	o.hit(found)
 	return info, found, o.end(err)
 }
 
-func inspect(db *gorm.DB, o op, key string) (EntryInfo, bool, error) {
+func inspect(r runner, key string) (EntryInfo, bool, error) {
 	if err := checkKey(key); err != nil {
 		return EntryInfo{}, false, err
 	}
 	var items []CachedItem
-	err := db.WithContext(o.r.ctx).Model(&CachedItem{}).Where(dialect.KeyIs, key).Limit(1).Find(&items).Error
+	err := r.session().Where(dialect.KeyIs, key).Limit(1).Find(&items).Error
 	if err != nil || len(items) == 0 {
 		return EntryInfo{}, false, err
 	}
@@ -272,32 +273,31 @@ func Measure(db *gorm.DB) (Measurement, error) {
 	o, err := start(db, "cache.measure", "measure", "", false)
 	m := Measurement{DiskBytes: -1}
 	if err == nil {
-		err = measure(db.WithContext(o.r.ctx), &m)
+		err = measure(o.r, &m)
 	}
 	return m, o.end(err)
 }
 
-func measure(db *gorm.DB, m *Measurement) error {
-	name := db.Dialector.Name()
-	if err := db.Model(&CachedItem{}).Select(dialect.SumValueSize(name)).Scan(&m.ValueBytes).Error; err != nil {
+func measure(r runner, m *Measurement) error {
+	if err := r.session().Select(dialect.SumValueSize(r.d.Name)).Scan(&m.ValueBytes).Error; err != nil {
 		return fmt.Errorf("value sizes: %w", err)
 	}
 	var err error
-	if m.OldestExpiry, err = edgeExpiry(db, dialect.ExpiryFirst); err != nil {
+	if m.OldestExpiry, err = edgeExpiry(r, dialect.ExpiryFirst); err != nil {
 		return err
 	}
-	if m.NewestExpiry, err = edgeExpiry(db, dialect.ExpiryLast); err != nil {
+	if m.NewestExpiry, err = edgeExpiry(r, dialect.ExpiryLast); err != nil {
 		return err
 	}
-	return diskSize(db, m)
+	return diskSize(r, m)
 }
 
 // edgeExpiry returns the first expiry in the given order (one index probe),
 // or nil when no entry expires. The column is read as a column, not as
 // MIN(), so that SQLite's driver still knows it holds a time.
-func edgeExpiry(db *gorm.DB, order string) (*time.Time, error) {
+func edgeExpiry(r runner, order string) (*time.Time, error) {
 	var items []CachedItem
-	err := db.Model(&CachedItem{}).Select(dialect.ExpiresAt).Where(dialect.HasExpiry).
+	err := r.session().Select(dialect.ExpiresAt).Where(dialect.HasExpiry).
 		Order(order).Limit(1).Find(&items).Error
 	if err != nil {
 		return nil, fmt.Errorf("expiry range: %w", err)
@@ -309,13 +309,12 @@ func edgeExpiry(db *gorm.DB, order string) (*time.Time, error) {
 }
 
 // diskSize fills DiskBytes and DiskOf where the database tells them.
-func diskSize(db *gorm.DB, m *Measurement) error {
-	name := db.Dialector.Name()
-	table := tableOf(db)
+func diskSize(r runner, m *Measurement) error {
+	name, table := r.d.Name, r.d.TableName
 	var n *int64
 	q := dialect.TableDiskSize(name)
 	if q != "" {
-		err := db.Raw(q, table).Scan(&n).Error
+		err := r.session().Raw(q, table).Scan(&n).Error
 		switch {
 		case err == nil && n != nil:
 			m.DiskBytes, m.DiskOf = *n, "table"
@@ -325,7 +324,7 @@ func diskSize(db *gorm.DB, m *Measurement) error {
 		}
 	}
 	if q := dialect.DatabaseDiskSize(name); q != "" {
-		if err := db.Raw(q).Scan(&n).Error; err != nil {
+		if err := r.session().Raw(q).Scan(&n).Error; err != nil {
 			return fmt.Errorf("size of database: %w", err)
 		}
 		if n != nil {
@@ -333,24 +332,6 @@ func diskSize(db *gorm.DB, m *Measurement) error {
 		}
 	}
 	return nil
-}
-
-// tableOf is the name of the cache table in db's session: the one named
-// with db.Table ("table" or "schema.table"), or cached_items.
-func tableOf(db *gorm.DB) string {
-	st := db.Statement
-	if st == nil {
-		return dialect.Table
-	}
-	if e := st.TableExpr; e != nil && len(e.Vars) == 0 && strings.Contains(st.TableExpr.SQL, ".") {
-		// db.Table("schema.table") keeps only the table in Table, and
-		// both, quoted by the dialector, in TableExpr.
-		return strings.NewReplacer(`"`, "", "`", "").Replace(e.SQL)
-	}
-	if st.Table != "" {
-		return st.Table
-	}
-	return dialect.Table
 }
 
 // storable reports whether s can be part of a key: valid UTF-8 without NUL.

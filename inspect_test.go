@@ -149,6 +149,14 @@ func TestListRefusesBadOptions(t *testing.T) {
 		st, err := cache.ParseStatus("")
 		require.NoError(t, err)
 		require.Equal(t, cache.StatusAll, st)
+
+		// The session rules of every cache function.
+		_, err = cache.List(db.Where(`"key" = ?`, "k"), cache.ListOptions{})
+		require.ErrorIs(t, err, cache.ErrUnsupportedSession)
+		_, _, err = cache.Inspect(db.Table("no such; table"), "k")
+		require.ErrorIs(t, err, cache.ErrInvalidTable)
+		_, err = cache.Measure(db.Table("x y"))
+		require.ErrorIs(t, err, cache.ErrInvalidTable)
 	})
 }
 
