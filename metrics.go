@@ -258,6 +258,7 @@ func statsAndSize(db *gorm.DB) (Statistics, int64, *dialect.Dialect, error) {
 				if err := rows.Scan(&st.Total, &st.Expired, &st.Unexpired, &st.Forever, &size); err != nil {
 					return err
 				}
+				st.Live = st.Unexpired + st.Forever
 			}
 			if err := rows.Err(); err != nil {
 				return err

@@ -420,3 +420,14 @@ func (d *Dialect) onTable(q string) string {
 	q = strings.ReplaceAll(q, quotedTable, d.quoted(`"`))
 	return strings.ReplaceAll(q, "`"+Table+"`", d.quoted("`"))
 }
+
+// ValueSize returns an SQL expression for the length in bytes of an
+// entry's value as JSON text on the named database (the metrics' size
+// gauge; the inspection API measures the same way, in inspect.go).
+// PostgreSQL's jsonb has no length of its own, so it is measured as text.
+func ValueSize(name string) string {
+	if name == "postgres" || name == "pgx" {
+		return `octet_length(CAST("cached_items"."value" AS text))`
+	}
+	return `length(CAST("cached_items"."value" AS BLOB))`
+}
