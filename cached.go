@@ -127,7 +127,7 @@ func (e *Entry) Touch(exp ...Expiration) (bool, error) {
 	var n int64
 	if err == nil {
 		if err = checkKey(e.key); err == nil {
-			now := time.Now().UTC()
+			now := clock()
 			var at *time.Time
 			if at, err = expiry(now, exp); err == nil {
 				o.expires(at)
@@ -272,7 +272,7 @@ func GetMany[T any](db *gorm.DB, keys []string) (map[string]T, error) {
 	out := make(map[string]T, len(keys))
 	if err == nil {
 		err = eachChunk(o, keys, func(r runner, chunk string) error {
-			rows, err := r.query(r.d.Stmt(dialect.GetMany), chunk, time.Now().UTC())
+			rows, err := r.query(r.d.Stmt(dialect.GetMany), chunk, clock())
 			if err != nil {
 				return err
 			}
@@ -306,7 +306,7 @@ func SetMany(db *gorm.DB, values map[string]any, exp ...Expiration) error {
 	if err != nil {
 		return o.end(err)
 	}
-	now := time.Now().UTC()
+	now := clock()
 	at, err := expiry(now, exp)
 	if err != nil {
 		return o.end(err)
@@ -381,7 +381,7 @@ func (o *op) get(dst any) (bool, error) {
 	if err := checkKey(o.key); err != nil {
 		return false, err
 	}
-	rows, err := o.r.query(o.r.d.Stmt(dialect.Get), o.key, time.Now().UTC())
+	rows, err := o.r.query(o.r.d.Stmt(dialect.Get), o.key, clock())
 	if err != nil {
 		return false, err
 	}
@@ -405,7 +405,7 @@ func (o *op) exists() (bool, error) {
 	if err := checkKey(o.key); err != nil {
 		return false, err
 	}
-	rows, err := o.r.query(o.r.d.Stmt(dialect.Exists), o.key, time.Now().UTC())
+	rows, err := o.r.query(o.r.d.Stmt(dialect.Exists), o.key, clock())
 	if err != nil {
 		return false, err
 	}
@@ -436,7 +436,7 @@ func (o *op) writeCount(id dialect.ID, value any, exp []Expiration) (int64, erro
 
 // storeCount runs the Set or Add upsert with encoded value b.
 func (o *op) storeCount(id dialect.ID, b []byte, exp []Expiration) (int64, error) {
-	now := time.Now().UTC()
+	now := clock()
 	at, err := expiry(now, exp)
 	if err != nil {
 		return 0, err
@@ -450,7 +450,7 @@ func (o *op) increment(delta int64, exp []Expiration) (int64, error) {
 	if err := checkKey(o.key); err != nil {
 		return 0, err
 	}
-	now := time.Now().UTC()
+	now := clock()
 	at, err := expiry(now, exp)
 	if err != nil {
 		return 0, err

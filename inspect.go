@@ -175,7 +175,7 @@ func list(r runner, opts ListOptions) (Page, error) {
 	}
 
 	name := r.d.Name
-	now := time.Now().UTC()
+	now := clock()
 	tx := r.session().Select(dialect.ListColumns(name))
 	switch status {
 	case StatusLive:
@@ -240,7 +240,7 @@ func inspect(r runner, key string) (EntryInfo, bool, error) {
 	}
 	it := items[0]
 	return EntryInfo{
-		ID: it.ID, Key: it.Key, Status: statusAt(it.ExpiresAt, time.Now()), ExpiresAt: utc(it.ExpiresAt),
+		ID: it.ID, Key: it.Key, Status: statusAt(it.ExpiresAt, clock()), ExpiresAt: utc(it.ExpiresAt),
 		CreatedAt: it.CreatedAt.UTC(), UpdatedAt: it.UpdatedAt.UTC(), Size: int64(len(it.Value)), Value: it.Value,
 	}, true, nil
 }

@@ -248,7 +248,7 @@ func statsAndSize(db *gorm.DB) (Statistics, int64, *dialect.Dialect, error) {
 	var size int64
 	if err == nil {
 		err = func() error {
-			now := time.Now().UTC()
+			now := clock()
 			rows, err := o.r.query(o.r.d.Stmt(dialect.StatsSize), now, now)
 			if err != nil {
 				return err

@@ -1,10 +1,7 @@
 package cachecli
 
 import (
-	"strconv"
-	"strings"
 	"time"
-	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -107,13 +104,4 @@ func printList(cmd *cobra.Command, rows []listed) error {
 		t.add(fit(displayKey(r.Key), keyColumn), string(r.Status), formatTime(r.ExpiresAt, "never"), humanBytes(r.Size))
 	}
 	return t.print(cmd.OutOrStdout())
-}
-
-// displayKey quotes a key that holds characters that would break the
-// table or the terminal: control characters, tabs, unprintable runes.
-func displayKey(k string) string {
-	if strings.IndexFunc(k, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
-		return strconv.Quote(k)
-	}
-	return k
 }
