@@ -88,14 +88,18 @@
 // Invalid input fails before the database is touched, with an error that
 // wraps [ErrInvalidKey], [ErrInvalidValue], [ErrInvalidExpiration],
 // [ErrInvalidTable] or [ErrUnsupportedSession];
-// [ErrNotNumber] and [ErrOverflow] come from Increment and Decrement. Every
-// error names the operation and key, as in `cache: set "k": ...`.
+// [ErrNotNumber] and [ErrOverflow] come from Increment and Decrement.
+// [ErrBusy] reports a SQLite write that waited longer than the busy timeout
+// for another writer's lock. Every error names the operation and key, as in
+// `cache: set "k": ...`.
 //
 // # Where things are
 //
 // One concern per file of this package:
 //
 //	cached.go        Cached and the entry methods, generics, bulk operations
+//	getorset.go      GetOrSet and its flights
+//	numbers.go       the JSON numbers both databases store alike
 //	expiration.go    In, At, Seconds
 //	model.go         the CachedItem model and its JSON column
 //	scopes.go        the status scopes
@@ -104,8 +108,11 @@
 //	automigrate.go   AutoMigrate and its options
 //	session.go       what the caller's *gorm.DB asks: table, clauses, callbacks
 //	conn.go          how statements reach the database (fast path, GORM path)
-//	rows.go          the rows of a query on either path
+//	rows.go, drain.go  the rows of a query on either path, read to the end
+//	busy.go          waiting for SQLite's write lock (ErrBusy)
+//	clock.go         the time expiries are compared with
 //	trace.go         OpenTelemetry spans
+//	metrics.go       OpenTelemetry metrics (ObserveStats)
 //	errors.go        the sentinel errors
 //
 // All SQL, and every switch on the database, is in internal/dialect. The

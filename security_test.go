@@ -16,8 +16,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"gorm.io/driver/postgres"
-	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 
 	cache "github.com/gormcache/cache"
@@ -43,10 +41,7 @@ func TestSecurityInjection(t *testing.T) {
 	for _, b := range cachetest.Backends(t) {
 		for _, path := range []string{"direct", "plugin"} {
 			t.Run(b.Name+"/"+path, func(t *testing.T) {
-				var dial gorm.Dialector = sqlite.Open(b.DSN)
-				if b.Name == "postgres" {
-					dial = postgres.Open(b.DSN)
-				}
+				dial := cachetest.Dialector(b.Name, b.DSN)
 				db, err := gorm.Open(dial, cachetest.Config())
 				require.NoError(t, err)
 				sqlDB, err := db.DB()

@@ -14,7 +14,7 @@ import (
 // refuseKeyTrigger makes every insert of key fail, on either database.
 func refuseKeyTrigger(t *testing.T, b cachetest.Backend, key string) {
 	t.Helper()
-	if b.Name == "postgres" {
+	if b.DB.Dialector.Name() == "postgres" { // directly or through PgBouncer
 		require.NoError(t, b.DB.Exec(`CREATE FUNCTION gormcache_refuse() RETURNS trigger LANGUAGE plpgsql AS `+
 			`$$ BEGIN RAISE EXCEPTION 'refused by trigger'; END $$`).Error)
 		require.NoError(t, b.DB.Exec(`CREATE TRIGGER gormcache_refuse BEFORE INSERT ON cached_items `+

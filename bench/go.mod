@@ -39,6 +39,7 @@ require (
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
+	gorm.io/plugin/dbresolver v1.6.2 // indirect
 )
 
 tool golang.org/x/perf/cmd/benchstat
