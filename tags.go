@@ -354,3 +354,14 @@ func mustJSON(keys []string) string {
 	b, _ := json.Marshal(keys) // valid UTF-8 strings always encode
 	return string(b)
 }
+
+// decodeTags reads a tags column; nil when the entry has none (or a hand
+// written value is not a JSON array of strings).
+func decodeTags(raw JSON) []string {
+	var tags []string
+	if len(raw) == 0 || json.Unmarshal(raw, &tags) != nil || len(tags) == 0 {
+		return nil
+	}
+	slices.Sort(tags)
+	return tags
+}

@@ -1,7 +1,6 @@
 package cacheadmin
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,7 +10,6 @@ import (
 	"gorm.io/gorm"
 
 	cache "github.com/gormcache/cache"
-	"github.com/gormcache/cache/internal/dialect"
 )
 
 // tagLink is one tag of an entry, linking to the list filtered by it.
@@ -20,22 +18,17 @@ type tagLink struct {
 	URL  string
 }
 
-// tagLinks decodes an entry's tags column.
-func tagLinks(raw cache.JSON) []tagLink {
-	var tags []string
-	if len(raw) == 0 || json.Unmarshal(raw, &tags) != nil {
-		return nil
-	}
+func tagLinks(tags []string) []tagLink {
 	links := make([]tagLink, len(tags))
 	for i, t := range tags {
-		links[i] = tagLink{Name: t, URL: listState{Status: statusAll, Tag: t}.url()}
+		links[i] = tagLink{Name: t, URL: listState{Status: cache.StatusAll, Tag: t}.url()}
 	}
 	return links
 }
 
 // groupData is the data of the confirmation page of a group deletion.
 type groupData struct {
-	Title, What   string // "Invalidate a tag?", "tagged"
+	Title, What   string // "Invalidate this tag?", "tagged"
 	Action, Field string // the form's action and the field holding Value
 	Value         string
 	Count         int64
@@ -47,14 +40,21 @@ func usableText(s string) bool {
 	return s != "" && utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
-// withTag filters a list query to the entries that carry tag.
-func withTag(db, tx *gorm.DB, tag string) *gorm.DB {
-	return tx.Where(dialect.HasTag(db.Dialector.Name()), tag)
-}
-
-// withPrefix filters a list query to the keys that start with prefix.
-func withPrefix(tx *gorm.DB, prefix string) *gorm.DB {
-	return tx.Where(`substr("cached_items"."key", 1, ?) = ?`, utf8.RuneCountInString(prefix), prefix)
+// countEntries counts the entries that opts lists, a page at a time.
+func countEntries(db *gorm.DB, opts cache.ListOptions) (int64, error) {
+	var n int64
+	opts.Limit = 1000
+	for {
+		p, err := cache.List(db, opts)
+		if err != nil {
+			return n, err
+		}
+		n += int64(len(p.Entries))
+		if p.Next == "" {
+			return n, nil
+		}
+		opts.After = p.Next
+	}
 }
 
 // confirmGroup shows how many entries a tag or prefix deletion would delete
@@ -79,14 +79,12 @@ func (s *server) confirmGroup(byTag bool) http.HandlerFunc {
 			s.fail(w, r, http.StatusBadRequest, fmt.Sprintf("Give a %s: non-empty, valid UTF-8, without NUL.", d.Field), nil)
 			return
 		}
-		db := s.db.WithContext(r.Context())
-		tx := db.Model(&cache.CachedItem{})
+		opts := cache.ListOptions{Prefix: d.Value}
 		if byTag {
-			tx = withTag(db, tx, d.Value)
-		} else {
-			tx = withPrefix(tx, d.Value)
+			opts = cache.ListOptions{Tag: d.Value}
 		}
-		if err := tx.Count(&d.Count).Error; err != nil {
+		var err error
+		if d.Count, err = countEntries(s.db.WithContext(r.Context()), opts); err != nil {
 			s.fail(w, r, http.StatusInternalServerError, "Could not count the entries.", fmt.Errorf("cacheadmin: %s: %w", d.Action, err))
 			return
 		}

@@ -153,9 +153,9 @@ func TestCommandsOnBackends(t *testing.T) {
 			require.NoError(t, cache.Cached(b.DB, "c").Set(1, cache.In(-time.Minute)))
 
 			require.NoError(t, a.exec(ctx, "cache", "stats", "--json"))
-			require.Contains(t, a.out.String(), `{"total":3,"expired":1,"unexpired":1,"forever":1,`)
+			require.Contains(t, a.out.String(), `{"total":3,"live":2,"unexpired":1,"expired":1,"forever":1,"value_bytes":`)
 			require.NoError(t, a.exec(ctx, "cache", "list", "--live"))
-			require.Regexp(t, `^KEY +EXPIRES +SIZE +TAGS\nb +never +\d+ *\na +\S+Z +3 *\n$`, a.out.String())
+			require.Regexp(t, `^KEY +STATUS +EXPIRES +SIZE +TAGS\nb +forever +never +\d+ B\na +unexpired +\S+Z +3 B\n$`, a.out.String())
 
 			err := a.exec(ctx, "cache", "get", "c")
 			require.EqualError(t, err, `get "c": not found`)
@@ -250,7 +250,7 @@ func TestTagPrefixTrimCommands(t *testing.T) {
 			require.NoError(t, cache.Cached(b.DB, "q:1").Set(3))
 
 			require.NoError(t, a.exec(ctx, "cache", "list", "--tag", "catalog"))
-			require.Regexp(t, `^KEY +EXPIRES +SIZE +TAGS\np:1 +never +1 +catalog product:7\n$`, a.out.String())
+			require.Regexp(t, `^KEY +STATUS +EXPIRES +SIZE +TAGS\np:1 +forever +never +1 B +catalog product:7\n$`, a.out.String())
 			require.NoError(t, a.exec(ctx, "cache", "list", "--tag", "catalog", "--json"))
 			require.Contains(t, a.out.String(), `"tags":["catalog","product:7"]`)
 			require.NoError(t, a.exec(ctx, "cache", "get", "p:1"))

@@ -3,6 +3,7 @@ package cachecli
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -30,7 +31,7 @@ A key without a live entry (missing or expired) is an error: "not found".`,
 			var raw json.RawMessage
 			ok, err := cache.Cached(db, key).Get(&raw)
 			if err != nil {
-				return explain(cmd, db, err)
+				return c.explain(cmd, db, err)
 			}
 			if !ok {
 				return fmt.Errorf("get %q: %w", key, errNotFound)
@@ -51,7 +52,7 @@ A key without a live entry (missing or expired) is an error: "not found".`,
 			// The tags go to stderr, so that stdout stays the value.
 			tags, err := cache.Cached(db, key).Tags()
 			if err != nil || len(tags) == 0 {
-				return explain(cmd, db, err)
+				return c.explain(cmd, db, err)
 			}
 			for i, t := range tags {
 				tags[i] = displayKey(t)
@@ -132,7 +133,7 @@ entry never expires.`,
 				opts = append(opts, cache.At(*exp))
 			}
 			if err := cache.Cached(db, key).Set(json.RawMessage(value), opts...); err != nil {
-				return explain(cmd, db, err)
+				return c.explain(cmd, db, err)
 			}
 			if c.json {
 				return printJSON(cmd.OutOrStdout(), struct {
@@ -181,13 +182,13 @@ func checkJSON(s string) error {
 	var v any
 	err := json.Unmarshal([]byte(s), &v)
 	if err == nil { // json.Valid and Unmarshal disagree: cannot happen
-		return fmt.Errorf("invalid JSON value")
+		return errors.New("invalid JSON value")
 	}
 	msg := fmt.Sprintf("invalid JSON value: %v", err)
 	if t := strings.TrimSpace(s); t != "" && strings.IndexByte("{[\"-0123456789tfn", t[0]) < 0 {
 		msg += fmt.Sprintf(` (a string needs quotes: '%q')`, s)
 	}
-	return fmt.Errorf("%s", msg)
+	return errors.New(msg)
 }
 
 func (c *cli) deleteCommand() *cobra.Command {
@@ -206,7 +207,7 @@ error: "not found".`,
 			}
 			ok, err := cache.Cached(db, key).Delete()
 			if err != nil {
-				return explain(cmd, db, err)
+				return c.explain(cmd, db, err)
 			}
 			if !ok {
 				return fmt.Errorf("delete %q: %w", key, errNotFound)

@@ -40,6 +40,6 @@ func ExampleCommand() {
 	// {
 	//   "text": "hello"
 	// }
-	// KEY       EXPIRES  SIZE  TAGS
-	// greeting  never    16
+	// KEY       STATUS   EXPIRES  SIZE  TAGS
+	// greeting  forever  never    16 B
 }

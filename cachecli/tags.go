@@ -9,7 +9,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"gorm.io/gorm"
@@ -39,7 +38,7 @@ case-sensitively.`,
 			}
 			n, err := cache.InvalidateTags(db, args...)
 			if err != nil {
-				return explain(cmd, db, err)
+				return c.explain(cmd, db, err)
 			}
 			if c.json {
 				return printJSON(cmd.OutOrStdout(), map[string]int64{"deleted": n})
@@ -76,11 +75,9 @@ unless --yes is given.`,
 				return err
 			}
 			if !yes && prefix != "" {
-				var n int64
-				err := db.Model(&cache.CachedItem{}).
-					Where(`substr("cached_items"."key", 1, ?) = ?`, utf8.RuneCountInString(prefix), prefix).Count(&n).Error
+				n, err := countPrefix(db, prefix)
 				if err != nil {
-					return explain(cmd, db, fmt.Errorf("delete-prefix: count: %w", err))
+					return c.explain(cmd, db, fmt.Errorf("delete-prefix: count: %w", err))
 				}
 				if n == 0 {
 					_, err = fmt.Fprintf(cmd.OutOrStdout(), "no entry's key starts with %s\n", strconv.Quote(prefix))
@@ -96,7 +93,7 @@ unless --yes is given.`,
 			}
 			n, err := cache.DeletePrefix(db, prefix)
 			if err != nil {
-				return explain(cmd, db, err)
+				return c.explain(cmd, db, err)
 			}
 			if c.json {
 				return printJSON(cmd.OutOrStdout(), map[string]int64{"deleted": n})
@@ -155,7 +152,7 @@ stderr and retried at the next interval.`,
 			}
 			n, err := cache.Trim(db, limits)
 			if err != nil {
-				return explain(cmd, db, err)
+				return c.explain(cmd, db, err)
 			}
 			if c.json {
 				return printJSON(cmd.OutOrStdout(), map[string]int64{"deleted": n})
@@ -187,7 +184,7 @@ func (c *cli) trimEvery(cmd *cobra.Command, db *gorm.DB, every time.Duration, li
 		switch {
 		case ctx.Err() != nil:
 		case err != nil:
-			fmt.Fprintf(errOut, "%s trim failed: %v\n", now.Format(time.RFC3339), explain(cmd, db, err))
+			fmt.Fprintf(errOut, "%s trim failed: %v\n", now.Format(time.RFC3339), plain(c.explain(cmd, db, err)))
 		case c.json:
 			if err := printJSON(out, struct {
 				Time    time.Time `json:"time"`
@@ -206,6 +203,24 @@ func (c *cli) trimEvery(cmd *cobra.Command, db *gorm.DB, every time.Duration, li
 			return nil
 		case <-tick.C:
 		}
+	}
+}
+
+// countPrefix counts the entries whose key starts with prefix, a page of
+// cache.List at a time.
+func countPrefix(db *gorm.DB, prefix string) (int64, error) {
+	var n int64
+	opts := cache.ListOptions{Prefix: prefix, Limit: 1000}
+	for {
+		p, err := cache.List(db, opts)
+		if err != nil {
+			return n, err
+		}
+		n += int64(len(p.Entries))
+		if p.Next == "" {
+			return n, nil
+		}
+		opts.After = p.Next
 	}
 }
 

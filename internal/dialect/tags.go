@@ -217,13 +217,12 @@ const trimBatch = `DELETE FROM "cached_items" WHERE "id" > ? AND "id" <= ? AND `
 	`("updated_at" < ? OR "updated_at" < %[1]s OR ("updated_at" = %[1]s AND "id" <= ?))`
 
 // HasTag returns an SQL condition, with one parameter (a tag), true for the
-// entries of cached_items that carry the tag, on the named database (the
-// CLI's list --tag).
+// entries that carry the tag, on the named database (List's Tag filter).
 func HasTag(name string) string {
-	if name == "postgres" || name == "pgx" {
-		return `COALESCE(jsonb_exists("cached_items"."tags", ?), false)`
+	if isPostgres(name) {
+		return `COALESCE(jsonb_exists("tags", ?), false)`
 	}
-	return `EXISTS (SELECT 1 FROM json_each("cached_items"."tags") AS "j" WHERE "j"."value" = ?)`
+	return `EXISTS (SELECT 1 FROM json_each("tags") AS "j" WHERE "j"."value" = ?)`
 }
 
 // tagCols names the columns of the tag and trim statements that return rows.
