@@ -420,3 +420,27 @@ func TestDeletePrefixUsesKeyIndex(t *testing.T) {
 	require.Contains(t, strings.Join(plan, "\n"), "Index Cond", plan)
 	require.NotContains(t, strings.Join(plan, "\n"), "Seq Scan", plan)
 }
+
+func TestListAndInspectTags(t *testing.T) {
+	each(t, func(t *testing.T, db *gorm.DB) {
+		require.NoError(t, cache.Cached(cache.WithTags(db, "b", "a"), "k1").Set(1))
+		require.NoError(t, cache.Cached(cache.WithTags(db, "b"), "k2").Set(2))
+		require.NoError(t, cache.Cached(db, "k3").Set(3))
+		p, err := cache.List(db, cache.ListOptions{Tag: "b"})
+		require.NoError(t, err)
+		require.Len(t, p.Entries, 2)
+		require.Equal(t, "k2", p.Entries[0].Key)
+		require.Equal(t, []string{"b"}, p.Entries[0].Tags)
+		require.Equal(t, []string{"a", "b"}, p.Entries[1].Tags)
+		p, err = cache.List(db, cache.ListOptions{Tag: "B"})
+		require.NoError(t, err)
+		require.Empty(t, p.Entries)
+		info, ok, err := cache.Inspect(db, "k1")
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.Equal(t, []string{"a", "b"}, info.Tags)
+		info, _, err = cache.Inspect(db, "k3")
+		require.NoError(t, err)
+		require.Nil(t, info.Tags)
+	})
+}
