@@ -66,6 +66,15 @@
 // statements run through GORM instead (reads as db.Raw(...).Find, writes as
 // db.Exec), so the callbacks see them.
 //
+// # Invalidation and bounded size
+//
+// Writes through a [WithTags] session tag their entries; [InvalidateTags]
+// deletes every entry carrying a tag, [DeletePrefix] every key with a
+// prefix (a range of the key index). [Trim] (or [RunTrim]) bounds the table
+// by entries, bytes and age, deleting in batches. The tags live on the entry
+// row and in a side table <table>_tags that AutoMigrate creates; only tagged
+// writes touch it.
+//
 // # Tracing
 //
 // Each operation opens an OpenTelemetry span named cache.<op> (cache.get,
@@ -87,7 +96,7 @@
 //
 // Invalid input fails before the database is touched, with an error that
 // wraps [ErrInvalidKey], [ErrInvalidValue], [ErrInvalidExpiration],
-// [ErrInvalidTable] or [ErrUnsupportedSession];
+// [ErrInvalidTable], [ErrInvalidTag] or [ErrUnsupportedSession];
 // [ErrNotNumber] and [ErrOverflow] come from Increment and Decrement.
 // [ErrBusy] reports a SQLite write that waited longer than the busy timeout
 // for another writer's lock. Every error names the operation and key, as in
@@ -105,6 +114,8 @@
 //	scopes.go        the status scopes
 //	inspect.go       List, Inspect, Measure and the Status vocabulary
 //	chores.go        ClearExpired, RunClearExpired, Stats
+//	tags.go          WithTags, InvalidateTags, Entry.Tags, DeletePrefix
+//	trim.go          Trim, RunTrim, Limits
 //	automigrate.go   AutoMigrate and its options
 //	session.go       what the caller's *gorm.DB asks: table, clauses, callbacks
 //	conn.go          how statements reach the database (fast path, GORM path)
