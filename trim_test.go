@@ -190,8 +190,17 @@ func TestRunTrim(t *testing.T) {
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error)
-		go func() { done <- cache.RunTrim(ctx, db, 10*time.Millisecond, cache.Limits{MaxEntries: 2}) }()
-		require.Eventually(t, func() bool { return countRows(t, db) == 2 }, 10*time.Second, 10*time.Millisecond)
+		// Runs are 300 ms apart and take a few ms: the cancel below, right
+		// after a run was seen, lands between runs. (A query cancelled
+		// midway makes pgx send a cancel request on a connection of its
+		// own, which PgBouncer may still be serving when the test's
+		// database goes.)
+		go func() { done <- cache.RunTrim(ctx, db, 300*time.Millisecond, cache.Limits{MaxEntries: 2}) }()
+		require.Eventually(t, func() bool { return countRows(t, db) == 2 }, 10*time.Second, 5*time.Millisecond)
+		for i := range 3 { // a later run trims again
+			require.NoError(t, cache.Cached(db, fmt.Sprint("more", i)).Set(i))
+		}
+		require.Eventually(t, func() bool { return countRows(t, db) == 2 }, 10*time.Second, 5*time.Millisecond)
 		cancel()
 		select {
 		case err := <-done:
