@@ -265,6 +265,9 @@ func SetMany(db *gorm.DB, values map[string]any, exp ...Expiration) error {
 	}
 	o.expires(at)
 	ts, err := sessionTags(db)
+	if err == nil && ts != nil && !o.r.d.HasTags() {
+		err = errNoTags(o.r.d)
+	}
 	if err != nil {
 		return o.end(err)
 	}

@@ -282,6 +282,9 @@ func build(name string, dollar, prepare bool, clearBatch int, own map[ID]string)
 		if !ok {
 			q, ok = tagSQL[name][id]
 		}
+		if !ok && id >= SetTagged && tagSQL[name] == nil {
+			continue // a database without the tag statements: see HasTags
+		}
 		if !ok {
 			panic("dialect: no SQL for statement " + strconv.Itoa(int(id)) + " on " + name)
 		}

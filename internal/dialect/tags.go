@@ -58,6 +58,11 @@ func (d *Dialect) quotedTags(q string) string {
 	return q + strings.ReplaceAll(d.TagsTableName(), ".", q+"."+q) + q
 }
 
+// HasTags reports whether d's database has the statements of tags,
+// DeletePrefix and Trim. A database added without them still builds; the
+// root package refuses those operations there.
+func (d *Dialect) HasTags() bool { return tagSQL[d.Name] != nil }
+
 // InOneStatement reports whether a tagged write keeps the side table in
 // line within its own statement (PostgreSQL's writable CTEs). Elsewhere
 // the caller runs SyncTagsDelete and SyncTagsInsert after the write, in the
