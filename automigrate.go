@@ -42,6 +42,17 @@ func AutoMigrate(db *gorm.DB, opts ...MigrateOption) error {
 	if err := s.AutoMigrate(&CachedItem{}); err != nil {
 		return fmt.Errorf("cache: migrate: %w", err)
 	}
+	if d.KeyMigration != "" {
+		var alter string
+		if err := s.Raw(d.KeyMigration).Scan(&alter).Error; err != nil {
+			return fmt.Errorf("cache: migrate: %w", err)
+		}
+		if alter != "" {
+			if err := s.Exec(alter).Error; err != nil {
+				return fmt.Errorf("cache: migrate: %w", err)
+			}
+		}
+	}
 	for _, q := range d.Migrations(o.unlogged) {
 		if err := s.Exec(q).Error; err != nil {
 			return fmt.Errorf("cache: migrate: %w", err)

@@ -27,6 +27,11 @@ const MaxKeyLength = 255
 // (65535).
 const chunkSize = 500
 
+// chunkBytes bounds the keys and values one SetMany statement carries
+// (unless a single value is larger), well within MySQL's smallest default
+// max_allowed_packet (4 MiB on MySQL 5.7; 64 MiB on 8.0, 16 MiB on MariaDB).
+const chunkBytes = 1 << 20
+
 // Entry is the cache entry under one key, as seen through one *gorm.DB.
 // It holds no state besides the two, so it is cheap to make and safe for
 // concurrent use by multiple goroutines.
@@ -130,7 +135,7 @@ func (e *Entry) Touch(exp ...Expiration) (bool, error) {
 			var at *time.Time
 			if at, err = expiry(now, exp); err == nil {
 				o.expires(at)
-				n, err = o.r.exec(o.r.d.Stmt(dialect.Touch), timeArg(at), now, e.key, now)
+				n, err = o.r.touch(timeArg(at), now, e.key)
 			}
 		}
 	}
@@ -266,8 +271,12 @@ func GetMany[T any](db *gorm.DB, keys []string) (map[string]T, error) {
 	o, err := start(db, "cache.get_many", "get many", "", false)
 	out := make(map[string]T, len(keys))
 	if err == nil {
-		err = eachChunk(o, keys, func(r runner, chunk string) error {
-			rows, err := r.query(r.d.Stmt(dialect.GetMany), chunk, time.Now().UTC())
+		err = eachChunk(o, keys, func(r runner, chunk []string) error {
+			s, args, err := r.d.Many(dialect.GetMany, chunk, jsonKeys(chunk))
+			if err != nil {
+				return err
+			}
+			rows, err := r.query(s, append(args, time.Now().UTC())...)
 			if err != nil {
 				return err
 			}
@@ -326,11 +335,25 @@ func SetMany(db *gorm.DB, values map[string]any, exp ...Expiration) error {
 	}
 	o.expires(at)
 	expArg, nowArg := timeArg(at), any(now)
-	err = inTx(o.r, len(keys) > chunkSize, func(r runner) error {
-		for lo := 0; lo < len(keys); lo += chunkSize {
-			hi := min(lo+chunkSize, len(keys))
+	// Chunks end after chunkSize rows or once their values pass
+	// chunkBytes, so that a statement stays within MySQL's
+	// max_allowed_packet.
+	var ends []int
+	for i, size := 0, 0; i < len(keys); i++ {
+		size += len(keys[i]) + len(encoded[i])
+		if i+1 == len(keys) || i+1-lastEnd(ends) == chunkSize || size >= chunkBytes {
+			ends = append(ends, i+1)
+			size = 0
+		}
+	}
+	err = inTx(o.r, len(ends) > 1, func(r runner) error {
+		for c, hi := range ends {
+			lo := 0
+			if c > 0 {
+				lo = ends[c-1]
+			}
 			var q strings.Builder
-			q.WriteString(`INSERT INTO "cached_items" ("key", "value", "expires_at", "created_at", "updated_at") VALUES `)
+			q.WriteString(r.d.SetManyHead)
 			args := make([]any, 0, 5*(hi-lo))
 			for i := lo; i < hi; i++ {
 				if i > lo {
@@ -339,8 +362,7 @@ func SetMany(db *gorm.DB, values map[string]any, exp ...Expiration) error {
 				q.WriteString("(?, ?, ?, ?, ?)")
 				args = append(args, keys[i], encoded[i], expArg, nowArg, nowArg)
 			}
-			q.WriteString(` ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value", ` +
-				`"expires_at" = excluded."expires_at", "updated_at" = excluded."updated_at"`)
+			q.WriteString(r.d.SetManyTail)
 			s := r.d.Build(q.String())
 			if _, err := r.exec(&s, args...); err != nil {
 				return err
@@ -357,8 +379,12 @@ func DeleteMany(db *gorm.DB, keys []string) (int64, error) {
 	o, err := start(db, "cache.delete_many", "delete many", "", false)
 	var total int64
 	if err == nil {
-		err = eachChunk(o, keys, func(r runner, chunk string) error {
-			n, err := r.exec(r.d.Stmt(dialect.DeleteMany), chunk)
+		err = eachChunk(o, keys, func(r runner, chunk []string) error {
+			s, args, err := r.d.Many(dialect.DeleteMany, chunk, jsonKeys(chunk))
+			if err != nil {
+				return err
+			}
+			n, err := r.exec(s, args...)
 			total += n
 			return err
 		})
@@ -446,6 +472,9 @@ func (o *op) storeCount(id dialect.ID, b []byte, exp []Expiration) (int64, error
 	}
 	o.expires(at)
 	nowArg := any(now) // boxed once for both timestamps
+	if id == dialect.Add && o.r.d.InsertID {
+		return o.r.addByInsertID(o.key, string(b), timeArg(at), nowArg)
+	}
 	return o.r.exec(o.r.d.Stmt(id), o.key, string(b), timeArg(at), nowArg, nowArg)
 }
 
@@ -462,7 +491,15 @@ func (o *op) increment(delta int64, exp []Expiration) (int64, error) {
 	// entry vanished in between, the increment is tried once more.
 	for range 2 {
 		nowArg := any(now) // boxed once for both timestamps
-		n, ok, err := o.queryInt(o.r.d.Stmt(dialect.Increment), o.key, delta, timeArg(at), nowArg, nowArg)
+		var (
+			n  int64
+			ok bool
+		)
+		if o.r.d.InsertID {
+			n, ok, err = o.r.incrementByInsertID(o.key, delta, timeArg(at), nowArg)
+		} else {
+			n, ok, err = o.queryInt(o.r.d.Stmt(dialect.Increment), o.key, delta, timeArg(at), nowArg, nowArg)
+		}
 		if err != nil || ok {
 			return n, err
 		}
@@ -482,7 +519,10 @@ func (o *op) increment(delta int64, exp []Expiration) (int64, error) {
 			return 0, err
 		}
 		if found {
-			if _, perr := strconv.ParseInt(string(bytes.TrimSpace(raw)), 10, 64); perr == nil {
+			if v, perr := strconv.ParseInt(string(bytes.TrimSpace(raw)), 10, 64); perr == nil {
+				if delta == 0 && o.r.d.InsertID {
+					return v, nil // MySQL reports adding 0 as no change
+				}
 				return 0, ErrOverflow
 			}
 			return 0, ErrNotNumber
@@ -508,9 +548,17 @@ func (o *op) queryInt(s *dialect.Stmt, args ...any) (int64, bool, error) {
 	return n, true, rows.Close()
 }
 
+// lastEnd returns the last chunk end so far, 0 before the first.
+func lastEnd(ends []int) int {
+	if len(ends) == 0 {
+		return 0
+	}
+	return ends[len(ends)-1]
+}
+
 // eachChunk checks every key, then calls fn with the keys in chunks, each
 // as a JSON array, inside one transaction when there is more than one.
-func eachChunk(o op, keys []string, fn func(r runner, chunk string) error) error {
+func eachChunk(o op, keys []string, fn func(r runner, chunk []string) error) error {
 	for _, k := range keys {
 		if err := checkKey(k); err != nil {
 			return fmt.Errorf("%q: %w", k, err)
@@ -521,16 +569,20 @@ func eachChunk(o op, keys []string, fn func(r runner, chunk string) error) error
 	}
 	return inTx(o.r, len(keys) > chunkSize, func(r runner) error {
 		for lo := 0; lo < len(keys); lo += chunkSize {
-			chunk, err := json.Marshal(keys[lo:min(lo+chunkSize, len(keys))])
-			if err != nil {
-				return err
-			}
-			if err := fn(r, string(chunk)); err != nil {
+			if err := fn(r, keys[lo:min(lo+chunkSize, len(keys))]); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// jsonKeys returns a function encoding keys as one JSON array.
+func jsonKeys(keys []string) func() (string, error) {
+	return func() (string, error) {
+		b, err := json.Marshal(keys)
+		return string(b), err
+	}
 }
 
 // inTx runs fn in a transaction (a savepoint inside the caller's) when tx

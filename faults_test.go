@@ -290,10 +290,7 @@ func TestFaultClosedDB(t *testing.T) {
 			require.Zero(t, computed.Load(), "GetOrSet computed without a database")
 			leaks()
 
-			var dial gorm.Dialector = sqlite.Open(b.DSN)
-			if b.Name == "postgres" {
-				dial = postgres.Open(b.DSN)
-			}
+			dial := cachetest.Dialector(b.Name, b.DSN)
 			db, err := gorm.Open(dial, cachetest.Config())
 			require.NoError(t, err)
 			reopened, err := db.DB()

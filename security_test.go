@@ -16,8 +16,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"gorm.io/driver/postgres"
-	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 
 	cache "github.com/gormcache/cache"
@@ -43,10 +41,7 @@ func TestSecurityInjection(t *testing.T) {
 	for _, b := range cachetest.Backends(t) {
 		for _, path := range []string{"direct", "plugin"} {
 			t.Run(b.Name+"/"+path, func(t *testing.T) {
-				var dial gorm.Dialector = sqlite.Open(b.DSN)
-				if b.Name == "postgres" {
-					dial = postgres.Open(b.DSN)
-				}
+				dial := cachetest.Dialector(b.Name, b.DSN)
 				db, err := gorm.Open(dial, cachetest.Config())
 				require.NoError(t, err)
 				sqlDB, err := db.DB()
@@ -126,6 +121,10 @@ var queryMethods = map[string]int{
 // checked by hand, as "file: expression".
 var reviewed = map[string]string{
 	"automigrate.go: q":                            "the statements of dialect.Migrations, all constants",
+	"automigrate.go: d.KeyMigration":               "a constant of internal/dialect (mysqlKeyCollation)",
+	"automigrate.go: alter":                        "built by KeyMigration's query from a collation name it picks from a fixed list",
+	"cached.go: q.String()":                        "SetMany: the dialect's constant head and tail around one (?, ?, ?, ?, ?) per row",
+	"internal/dialect/dialect.go: q":               "Many: a constant statement with one ? per key",
 	"cachecli/dialect.go: `PRAGMA ` + p.pragma":    "p ranges over three pragma names written in the loop",
 	"cachecli/stats.go: `\"expires_at\" ` + order": `order is "ASC" or "DESC", from the two calls in stats.go`,
 }
@@ -195,7 +194,14 @@ func sqlFindings(fset *token.FileSet, name string, f *ast.File, consts map[strin
 					if a.Sel.Name == "Portable" || a.Sel.Name == "Native" {
 						return true
 					}
+				case *ast.CompositeLit: // clause.Eq{...}: GORM quotes the column, binds the value
+					if t, ok := a.Type.(*ast.SelectorExpr); ok && isPkg(t, "clause", t.Sel.Name) {
+						return true
+					}
 				case *ast.CallExpr:
+					if s, ok := a.Fun.(*ast.SelectorExpr); ok && isPkg(s, "clause", "Or", "And", "Not") {
+						return true
+					}
 					if s, ok := a.Fun.(*ast.SelectorExpr); ok && s.Sel.Name == "String" {
 						if id, ok := s.X.(*ast.Ident); ok && !dirty[id.Name] {
 							return true

@@ -16,8 +16,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"gorm.io/driver/postgres"
-	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
@@ -249,13 +247,7 @@ func TestStressProcesses(t *testing.T) {
 
 // stressChild is the body of one child process.
 func stressChild(t *testing.T) {
-	var dial gorm.Dialector
-	dsn := os.Getenv(childDSNEnv)
-	if os.Getenv(childEnv) == "postgres" {
-		dial = postgres.Open(dsn)
-	} else {
-		dial = sqlite.Open(dsn)
-	}
+	dial := cachetest.Dialector(os.Getenv(childEnv), os.Getenv(childDSNEnv))
 	db, err := gorm.Open(dial, cachetest.Config())
 	require.NoError(t, err)
 	sqlDB, err := db.DB()

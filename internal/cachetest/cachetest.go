@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver for the admin pool
+	"gorm.io/driver/mysql"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -35,20 +36,24 @@ const SQLiteParams = "_journal_mode=WAL&_busy_timeout=10000&_txlock=immediate&_s
 
 // Backend is one database to run a test against.
 type Backend struct {
-	Name string // "sqlite" or "postgres"
+	Name string // "sqlite", "postgres" or "mysql"
 	DB   *gorm.DB
 	// DSN opens the same database again (another process, a CLI run).
 	DSN string
 }
 
-// Backends returns SQLite and PostgreSQL, each migrated and empty, and
-// closed when the test ends. On a machine without CACHE_TEST_POSTGRES_DSN,
-// outside CI, PostgreSQL is left out with a message.
+// Backends returns SQLite, PostgreSQL and MySQL, each migrated and empty,
+// and closed when the test ends. On a machine without
+// CACHE_TEST_POSTGRES_DSN or CACHE_TEST_MYSQL_DSN, outside CI, that
+// database is left out with a message.
 func Backends(t testing.TB) []Backend {
 	t.Helper()
 	bs := []Backend{SQLite(t)}
 	if pg, ok := postgresOrSkip(t); ok {
 		bs = append(bs, pg)
+	}
+	if my, ok := mysqlOrSkip(t); ok {
+		bs = append(bs, my)
 	}
 	return bs
 }
@@ -166,21 +171,24 @@ func closeOnCleanup(t testing.TB, db *gorm.DB) {
 // GORM config (plugins registered on it stay on it), closed when t ends.
 func Reopen(t testing.TB, b Backend) *gorm.DB {
 	t.Helper()
-	var d gorm.Dialector
-	switch b.Name {
-	case "sqlite":
-		d = sqlite.Open(b.DSN)
-	case "postgres":
-		d = postgres.Open(b.DSN)
-	default:
-		t.Fatalf("unknown backend %q", b.Name)
-	}
-	db, err := gorm.Open(d, Config())
+	db, err := gorm.Open(Dialector(b.Name, b.DSN), Config())
 	if err != nil {
 		t.Fatalf("reopen %s: %v", b.Name, err)
 	}
 	closeOnCleanup(t, db)
 	return db
+}
+
+// Dialector returns the GORM dialector of the backend named name ("sqlite",
+// "postgres" or "mysql") for dsn.
+func Dialector(name, dsn string) gorm.Dialector {
+	switch name {
+	case "postgres":
+		return postgres.Open(dsn)
+	case "mysql":
+		return mysql.Open(dsn)
+	}
+	return sqlite.Open(dsn)
 }
 
 // SQLInjections are keys, values and search texts that would change a query

@@ -60,8 +60,20 @@ type Dialect struct {
 	// 10,000 1.2×, with the longest batch at 34 ms. SQLite deletes 1000 rows
 	// in a few ms and holds the write lock meanwhile, so it keeps 1000.
 	ClearBatch int
-	stmts      [NumIDs]Stmt
-	dollar     bool
+	// InsertID is true on MySQL, which has no RETURNING: Add, Touch and
+	// Increment report what they did through the statement's insert id
+	// and affected rows instead (see mysql.go).
+	InsertID bool
+	// SetManyHead and SetManyTail surround SetMany's rows of five values.
+	SetManyHead, SetManyTail string
+	// KeyMigration, when set, is a query that AutoMigrate runs after GORM's
+	// migration; the statement it returns, if any, is then run.
+	KeyMigration string
+	stmts        [NumIDs]Stmt
+	dollar       bool
+	// listKeys: GetMany and DeleteMany take one "?" per key ("IN (?)" is
+	// expanded by Many) instead of one JSON array.
+	listKeys bool
 }
 
 // Stmt returns the fixed statement id.
@@ -70,6 +82,28 @@ func (d *Dialect) Stmt(id ID) *Stmt { return &d.stmts[id] }
 // Build makes a run-time statement from portable SQL.
 func (d *Dialect) Build(portable string) Stmt {
 	return Stmt{ID: -1, Portable: portable, Native: d.native(portable)}
+}
+
+// Retryable reports whether err is MySQL's deadlock error (1213), after
+// which a statement outside a transaction can simply run again.
+func (d *Dialect) Retryable(err error) bool {
+	return d.InsertID && err != nil && strings.Contains(err.Error(), "Error 1213 (40001)")
+}
+
+// Many returns GetMany or DeleteMany for n keys, and the keys as its
+// arguments: one JSON array (jsonKeys) or, on MySQL, one argument per key.
+func (d *Dialect) Many(id ID, keys []string, jsonKeys func() (string, error)) (*Stmt, []any, error) {
+	if !d.listKeys {
+		arr, err := jsonKeys()
+		return &d.stmts[id], []any{arr}, err
+	}
+	args := make([]any, len(keys))
+	for i, k := range keys {
+		args[i] = k
+	}
+	q := strings.Replace(d.stmts[id].Portable, "IN (?)", "IN (?"+strings.Repeat(", ?", len(keys)-1)+")", 1)
+	s := d.Build(q)
+	return &s, args, nil
 }
 
 func (d *Dialect) native(q string) string {
@@ -110,8 +144,10 @@ func For(name string) (*Dialect, error) {
 		return &sqlite, nil
 	case "postgres", "pgx":
 		return &postgres, nil
+	case "mysql":
+		return &mysql, nil
 	}
-	return nil, fmt.Errorf("unsupported database %q (gormcache supports sqlite and postgres)", name)
+	return nil, fmt.Errorf("unsupported database %q (gormcache supports sqlite, postgres and mysql)", name)
 }
 
 // Column list and live-entry condition shared by both databases. A live
@@ -144,6 +180,9 @@ var common = map[ID]string{
 		`COUNT(*) FILTER (WHERE "expires_at" >= ?), ` +
 		`COUNT(*) FILTER (WHERE "expires_at" IS NULL) FROM "cached_items"`,
 }
+
+const setManyTail = ` ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value", ` +
+	`"expires_at" = excluded."expires_at", "updated_at" = excluded."updated_at"`
 
 // incrementSet is the shared part of the increment upserts: a missing or
 // expired entry becomes a fresh one holding delta with the new expiry; a live
@@ -200,7 +239,12 @@ var postgres = build("postgres", true, 10000, map[ID]string{
 })
 
 func build(name string, dollar bool, clearBatch int, own map[ID]string) Dialect {
-	d := Dialect{Name: name, ClearBatch: clearBatch, dollar: dollar}
+	d := Dialect{Name: name, ClearBatch: clearBatch, dollar: dollar,
+		SetManyHead: insertCols, SetManyTail: setManyTail}
+	if name == "mysql" {
+		d.InsertID, d.listKeys, d.KeyMigration = true, true, mysqlKeyCollation
+		d.SetManyHead, d.SetManyTail = mysqlSetManyHead, mysqlSetManyTail
+	}
 	for id := ID(0); id < NumIDs; id++ {
 		q, ok := own[id]
 		if !ok {
@@ -240,8 +284,11 @@ func (d *Dialect) Migrations(unlogged bool) []string {
 // CLI show it). PostgreSQL's jsonb has no length of its own, so it is
 // measured as text.
 func ValueSize(name string) string {
-	if name == "postgres" || name == "pgx" {
+	switch name {
+	case "postgres", "pgx":
 		return `octet_length(CAST("cached_items"."value" AS text))`
+	case "mysql":
+		return "LENGTH(`cached_items`.`value`)"
 	}
 	return `length(CAST("cached_items"."value" AS BLOB))`
 }
