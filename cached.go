@@ -641,6 +641,9 @@ func encode(v any) ([]byte, error) {
 	if err := checkNumbers(b); err != nil {
 		return nil, err
 	}
+	if err := checkDepth(b); err != nil {
+		return nil, err
+	}
 	return b, nil
 }
 

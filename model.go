@@ -82,9 +82,9 @@ type CachedItem struct {
 	// Value is the JSON encoding of the cached value.
 	Value JSON `gorm:"not null"`
 	// ExpiresAt is when the entry expires, in UTC; nil means never.
-	ExpiresAt *time.Time `gorm:"index;precision:6"`
-	CreatedAt time.Time  `gorm:"not null;precision:6"`
-	UpdatedAt time.Time  `gorm:"not null;precision:6"`
+	ExpiresAt *time.Time `gorm:"index"`
+	CreatedAt time.Time  `gorm:"not null"`
+	UpdatedAt time.Time  `gorm:"not null"`
 }
 
 // TableName returns "cached_items".

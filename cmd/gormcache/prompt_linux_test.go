@@ -31,7 +31,7 @@ func openPTY(t *testing.T) (control, term *os.File) {
 
 func TestClearAllAsksOnATerminal(t *testing.T) {
 	t.Parallel()
-	for _, b := range cachetest.Backends(t) {
+	for _, b := range cachetest.BackendsWithoutMySQL(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			fixedEntries(t, b.DB)

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	gomysql "github.com/go-sql-driver/mysql"
-	"gorm.io/driver/mysql"
 	"gorm.io/gorm"
 
 	cache "github.com/gormcache/cache"
@@ -42,7 +41,7 @@ func mysqlOrSkip(t testing.TB) (Backend, bool) {
 		return Backend{}, false
 	}
 	dsn := NewDatabase(t, base)
-	db, err := gorm.Open(mysql.Open(dsn), Config())
+	db, err := gorm.Open(Dialector("mysql", dsn), Config())
 	if err != nil {
 		t.Fatalf("open mysql: %v", err)
 	}
