@@ -33,7 +33,7 @@ const (
 	myResult = "CAST(CAST(LAST_INSERT_ID(%s) AS SIGNED) AS CHAR)"
 )
 
-var mysql = build("mysql", false, 10000, map[ID]string{
+var mysql = build("mysql", false, 5000, map[ID]string{
 	Get:    "SELECT `value` FROM `cached_items` WHERE `key` = ? AND " + myLive,
 	Exists: "SELECT 1 FROM `cached_items` WHERE `key` = ? AND " + myLive,
 	Set: myInsert + "(?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE " +
