@@ -115,7 +115,7 @@ func keysShown(t *testing.T, ctx context.Context) []string {
 func TestBrowser(t *testing.T) {
 	t.Parallel()
 	ctx := browser(t)
-	for _, b := range cachetest.BackendsWithoutMySQL(t) {
+	for _, b := range cachetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) { // one tab after the other
 			browse(t, newTab(t, ctx), b)
 		})

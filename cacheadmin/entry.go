@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	cache "github.com/gormcache/cache"
 )
@@ -61,7 +62,7 @@ func (s *server) lookup(w http.ResponseWriter, r *http.Request, plain bool) (cac
 		fail(w, r, http.StatusNotFound, "No entry has this key: keys are valid UTF-8 without NUL.", nil)
 		return item, false
 	}
-	err := s.db.WithContext(r.Context()).Where(`"cached_items"."key" = ?`, key).Take(&item).Error
+	err := s.db.WithContext(r.Context()).Where(clause.Eq{Column: column("key"), Value: key}).Take(&item).Error
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound):
 		fail(w, r, http.StatusNotFound, fmt.Sprintf("No entry under key %q: it was deleted, or never set.", key), nil)

@@ -23,7 +23,7 @@ import (
 // forEachBackend runs fn on SQLite and PostgreSQL, in parallel.
 func forEachBackend(t *testing.T, fn func(t *testing.T, b cachetest.Backend)) {
 	t.Helper()
-	for _, b := range cachetest.BackendsWithoutMySQL(t) {
+	for _, b := range cachetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			fn(t, b)

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	cache "github.com/gormcache/cache"
 	"github.com/gormcache/cache/internal/dialect"
@@ -180,8 +181,10 @@ func (s *server) page(db *gorm.DB, status, search string, after int64) (rows []l
 		// PostgreSQL would reject the parameter.
 		return nil, false, nil
 	}
-	tx := db.Model(&cache.CachedItem{}).Select(`"cached_items"."id", "cached_items"."key", "cached_items"."expires_at", ` +
-		`"cached_items"."created_at", "cached_items"."updated_at", ` + dialect.ValueSize(db.Dialector.Name()) + ` AS "size"`)
+	// Columns go in as clause.Column arguments, which the dialector quotes
+	// (double quotes, or MySQL's backticks).
+	tx := db.Model(&cache.CachedItem{}).Select(`?, ?, ?, ?, ?, `+dialect.ValueSize(db.Dialector.Name())+` AS size`,
+		column("id"), column("key"), column("expires_at"), column("created_at"), column("updated_at"))
 	switch status {
 	case statusLive:
 		tx = tx.Scopes(cache.Unexpired)
@@ -191,18 +194,24 @@ func (s *server) page(db *gorm.DB, status, search string, after int64) (rows []l
 		tx = tx.Scopes(cache.Forever)
 	}
 	if search != "" {
-		// Case-insensitive on both databases (SQLite's LIKE ignores ASCII
-		// case, PostgreSQL's does not), with %, _ and \ taken literally.
-		tx = tx.Where(`LOWER("cached_items"."key") LIKE LOWER(?) ESCAPE ?`, "%"+escapeLike(search)+"%", `\`)
+		// Case-insensitive on every database (SQLite's LIKE ignores ASCII
+		// case, PostgreSQL's does not, MySQL's key column is binary), with
+		// %, _ and \ taken literally.
+		tx = tx.Where(`LOWER(?) LIKE LOWER(?) ESCAPE ?`, column("key"), "%"+escapeLike(search)+"%", `\`)
 	}
 	if after > 0 {
-		tx = tx.Where(`"cached_items"."id" < ?`, after)
+		tx = tx.Where(clause.Lt{Column: column("id"), Value: after})
 	}
-	if err := tx.Order(`"cached_items"."id" DESC`).Limit(s.opts.PageSize + 1).Scan(&rows).Error; err != nil {
+	if err := tx.Order(clause.OrderByColumn{Column: column("id"), Desc: true}).Limit(s.opts.PageSize + 1).Scan(&rows).Error; err != nil {
 		return nil, false, err
 	}
 	if len(rows) > s.opts.PageSize {
 		return rows[:s.opts.PageSize], true, nil
 	}
 	return rows, false, nil
+}
+
+// column is a column of the cache table, quoted by the dialector.
+func column(name string) clause.Column {
+	return clause.Column{Table: clause.CurrentTable, Name: name}
 }

@@ -140,7 +140,7 @@ func TestUsageShownOnlyForUsageErrors(t *testing.T) {
 
 func TestCommandsOnBackends(t *testing.T) {
 	t.Parallel()
-	for _, b := range cachetest.BackendsWithoutMySQL(t) {
+	for _, b := range cachetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			a := newApp(func() (*gorm.DB, error) { return b.DB, nil })
@@ -202,7 +202,7 @@ func (b *syncBuffer) String() string {
 
 func TestClearExpiredEveryStopsWithTheContext(t *testing.T) {
 	t.Parallel()
-	for _, b := range cachetest.BackendsWithoutMySQL(t) {
+	for _, b := range cachetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			require.NoError(t, cache.Cached(b.DB, "old").Set(1, cache.In(-time.Second)))

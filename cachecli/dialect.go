@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	cache "github.com/gormcache/cache"
 )
@@ -57,7 +58,23 @@ func sizeOnDisk(db *gorm.DB) (*diskSize, error) {
 			}
 		}
 		return &diskSize{Bytes: (pages - free) * pageSize, Of: "database"}, nil
+	case "mysql":
+		err := db.Raw("SELECT `DATA_LENGTH` + `INDEX_LENGTH` FROM `information_schema`.`TABLES` "+
+			"WHERE `TABLE_SCHEMA` = DATABASE() AND `TABLE_NAME` = ?", table).Scan(&n).Error
+		if err != nil {
+			return nil, fmt.Errorf("size of table %q: %w", table, err)
+		}
+		if !n.Valid {
+			return nil, nil
+		}
+		return &diskSize{Bytes: n.Int64, Of: "table"}, nil
 	default:
 		return nil, nil
 	}
+}
+
+// column is a column of the cache table, quoted by the dialector (double
+// quotes, or MySQL's backticks).
+func column(name string) clause.Column {
+	return clause.Column{Table: clause.CurrentTable, Name: name}
 }

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
+	"gorm.io/gorm/clause"
 
 	cache "github.com/gormcache/cache"
 	"github.com/gormcache/cache/internal/dialect"
@@ -59,7 +60,7 @@ kind. --prefix keeps the keys that start with it (case-sensitive).`,
 				return err
 			}
 			q := db.Model(&cache.CachedItem{}).
-				Select(`"cached_items"."key", "cached_items"."expires_at", ` + dialect.ValueSize(db.Dialector.Name()) + ` AS "size"`)
+				Select(`?, ?, `+dialect.ValueSize(db.Dialector.Name())+` AS size`, column("key"), column("expires_at"))
 			switch {
 			case expired:
 				q = q.Scopes(cache.Expired)
@@ -69,9 +70,10 @@ kind. --prefix keeps the keys that start with it (case-sensitive).`,
 				q = q.Scopes(cache.Forever)
 			}
 			if prefix != "" {
-				q = q.Where(`substr("cached_items"."key", 1, ?) = ?`, utf8.RuneCountInString(prefix), prefix)
+				q = q.Where(`substr(?, 1, ?) = ?`, column("key"), utf8.RuneCountInString(prefix), prefix)
 			}
-			q = q.Order(`"cached_items"."updated_at" DESC, "cached_items"."id" DESC`)
+			q = q.Order(clause.OrderBy{Columns: []clause.OrderByColumn{
+				{Column: column("updated_at"), Desc: true}, {Column: column("id"), Desc: true}}})
 			if limit > 0 {
 				q = q.Limit(limit)
 			}

@@ -29,7 +29,7 @@ var cliInjections = append(slices.Clone(cachetest.SQLInjections),
 // refused with nothing written, and a canary table is untouched.
 func TestSecurityInjection(t *testing.T) {
 	t.Parallel()
-	for _, b := range cachetest.BackendsWithoutMySQL(t) {
+	for _, b := range cachetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			require.NoError(t, b.DB.Exec(`CREATE TABLE canary (id integer)`).Error)

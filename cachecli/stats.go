@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	cache "github.com/gormcache/cache"
 )
@@ -82,8 +83,9 @@ func readStats(db *gorm.DB) (stats, error) {
 // expires.
 func expiry(db *gorm.DB, order string) (*time.Time, error) {
 	var items []cache.CachedItem
-	err := db.Model(&cache.CachedItem{}).Select(`"expires_at"`).
-		Where(`"expires_at" IS NOT NULL`).Order(`"expires_at" ` + order).Limit(1).
+	err := db.Model(&cache.CachedItem{}).Select("?", column("expires_at")).
+		Where(clause.Neq{Column: column("expires_at"), Value: nil}).
+		Order(clause.OrderByColumn{Column: column("expires_at"), Desc: order == "DESC"}).Limit(1).
 		Find(&items).Error
 	if err != nil {
 		return nil, fmt.Errorf("read expiries: %w", err)
