@@ -38,7 +38,7 @@ func sqliteDefaults() []sqliteParam {
 
 // target is a parsed --database value.
 type target struct {
-	driver string // "postgres" or "sqlite"
+	driver string // "postgres", "mysql" or "sqlite"
 	dsn    string // for the driver
 	// shown names the database in messages, without a password.
 	shown string
@@ -47,7 +47,7 @@ type target struct {
 }
 
 // parseDatabase reads a --database value: postgres:// or postgresql:// is
-// PostgreSQL; sqlite://PATH, file:… (an SQLite URI) or a plain path is
+// PostgreSQL; mysql:// is MySQL or MariaDB; sqlite://PATH, file:… (an SQLite URI) or a plain path is
 // SQLite. SQLite DSNs get the parameters of sqliteDefaults that they lack.
 func parseDatabase(s string) (target, error) {
 	lower := strings.ToLower(s)
@@ -68,6 +68,8 @@ func parseDatabase(s string) (target, error) {
 		// pgx takes only a lower-case scheme.
 		scheme, rest, _ := strings.Cut(s, ":")
 		return target{driver: "postgres", dsn: strings.ToLower(scheme) + ":" + rest, shown: u.Redacted()}, nil
+	case strings.HasPrefix(lower, "mysql://"):
+		return mysqlTarget(s)
 	case strings.HasPrefix(lower, "sqlite://"):
 		rest := s[len("sqlite://"):]
 		if rest == "" || rest[0] == '?' {
@@ -85,7 +87,7 @@ func parseDatabase(s string) (target, error) {
 		return sqliteTarget(s, uri, path, query)
 	case hasScheme(s):
 		scheme, _, _ := strings.Cut(s, ":")
-		return target{}, fmt.Errorf("unsupported database URL scheme %q: use postgres://, postgresql://, sqlite://, file: or a path", scheme)
+		return target{}, fmt.Errorf("unsupported database URL scheme %q: use postgres://, postgresql://, mysql://, sqlite://, file: or a path", scheme)
 	default:
 		path, query, _ := strings.Cut(s, "?")
 		return sqliteTarget(s, "file:"+escapePath(path), path, query)
@@ -180,6 +182,8 @@ func (d *database) open() (*gorm.DB, error) {
 	switch t.driver {
 	case "postgres":
 		dial = postgres.Open(t.dsn)
+	case "mysql":
+		dial = mysqlDialector(t.dsn)
 	default:
 		if t.file != "" && !d.create {
 			if _, err := os.Stat(t.file); errors.Is(err, os.ErrNotExist) {

@@ -19,6 +19,12 @@ func TestParseDatabase(t *testing.T) {
 			dsn: "postgres://u:pw@db:5432/app?sslmode=disable", shown: "postgres://u:xxxxx@db:5432/app?sslmode=disable"},
 		{in: "postgresql://db/app", driver: "postgres", dsn: "postgresql://db/app"},
 		{in: "POSTGRES://db/app", driver: "postgres", dsn: "postgres://db/app", shown: "postgres://db/app"},
+		{in: "mysql://u:pw@db:3307/app", driver: "mysql",
+			dsn: "u:pw@tcp(db:3307)/app?parseTime=true", shown: "mysql://u:xxxxx@db:3307/app"},
+		{in: "MySQL://db/app?tls=true&timeout=5s", driver: "mysql",
+			dsn: "tcp(db:3306)/app?parseTime=true&timeout=5s&tls=true", shown: "mysql://db/app?tls=true&timeout=5s"},
+		{in: "mysql://u@127.0.0.1/app?parseTime=false", driver: "mysql",
+			dsn: "u@tcp(127.0.0.1:3306)/app"},
 		{in: "cache.db", driver: "sqlite", dsn: "file:cache.db?" + defaults, file: "cache.db"},
 		{in: "/var/lib/app/cache.db", driver: "sqlite", dsn: "file:/var/lib/app/cache.db?" + defaults, file: "/var/lib/app/cache.db"},
 		{in: "File:cache.db", driver: "sqlite", dsn: "file:cache.db?" + defaults, file: "cache.db"},
@@ -49,15 +55,17 @@ func TestParseDatabase(t *testing.T) {
 func TestParseDatabaseErrors(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
-		"":                       "empty database URL",
-		"mysql://u@h/db":         `unsupported database URL scheme "mysql": use postgres://, postgresql://, sqlite://, file: or a path`,
-		"redis://h":              `unsupported database URL scheme "redis"`,
-		"postgres://u:pw@h:x/db": `invalid PostgreSQL URL: invalid port ":x" after host`,
-		"postgres://u:pw@h/%zz":  `invalid PostgreSQL URL: invalid URL escape "%zz"`,
-		"sqlite://":              `invalid SQLite URL "sqlite://": no path`,
-		"sqlite://?_txlock=x":    `no path`,
-		"cache.db?a=%zz":         `invalid parameters in SQLite DSN "cache.db?a=%zz"`,
-		"file:/a/%zz.db":         `invalid SQLite URI "file:/a/%zz.db"`,
+		"":                                  "empty database URL",
+		"oracle://u@h/db":                   `unsupported database URL scheme "oracle": use postgres://, postgresql://, mysql://, sqlite://, file: or a path`,
+		"mysql://u:pw@h:x/db":               `invalid MySQL URL: invalid port ":x" after host`,
+		"mysql://u:pw@h/db?parseTime=maybe": `invalid MySQL URL mysql://u:xxxxx@h/db?parseTime=maybe: invalid bool value: maybe`,
+		"redis://h":                         `unsupported database URL scheme "redis"`,
+		"postgres://u:pw@h:x/db":            `invalid PostgreSQL URL: invalid port ":x" after host`,
+		"postgres://u:pw@h/%zz":             `invalid PostgreSQL URL: invalid URL escape "%zz"`,
+		"sqlite://":                         `invalid SQLite URL "sqlite://": no path`,
+		"sqlite://?_txlock=x":               `no path`,
+		"cache.db?a=%zz":                    `invalid parameters in SQLite DSN "cache.db?a=%zz"`,
+		"file:/a/%zz.db":                    `invalid SQLite URI "file:/a/%zz.db"`,
 	} {
 		_, err := parseDatabase(in)
 		require.ErrorContains(t, err, want, in)

@@ -217,7 +217,7 @@ var sizeLine = regexp.MustCompile(`(?m)^(size on disk +)\S.*$`)
 
 func TestStats(t *testing.T) {
 	t.Parallel()
-	for _, b := range cachetest.BackendsWithoutMySQL(t) {
+	for _, b := range backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			empty := gc(t, b.DSN, "stats", "--json")
@@ -266,7 +266,7 @@ func sizeKind(backend string) string {
 
 func TestGetSetDelete(t *testing.T) {
 	t.Parallel()
-	for _, b := range cachetest.BackendsWithoutMySQL(t) {
+	for _, b := range backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			res := gc(t, b.DSN, "set", "user:1", `{"name":"Ada","langs":["en","fr"]}`)
@@ -292,7 +292,7 @@ func TestGetSetDelete(t *testing.T) {
 			require.Equal(t, "tmp", out.Key)
 			require.WithinRange(t, out.ExpiresAt, before.Add(10*time.Minute), time.Now().Add(10*time.Minute))
 			var item cache.CachedItem
-			require.NoError(t, b.DB.Where(`"key" = ?`, "tmp").First(&item).Error)
+			require.NoError(t, b.DB.Where(&cache.CachedItem{Key: "tmp"}).First(&item).Error)
 			require.NotNil(t, item.ExpiresAt)
 			require.WithinDuration(t, out.ExpiresAt, *item.ExpiresAt, time.Millisecond)
 
@@ -325,7 +325,7 @@ func TestGetSetDelete(t *testing.T) {
 
 func TestSetRefusesBadJSON(t *testing.T) {
 	t.Parallel()
-	for _, b := range cachetest.BackendsWithoutMySQL(t) {
+	for _, b := range backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			for _, tc := range []struct{ value, want string }{
@@ -345,7 +345,7 @@ func TestSetRefusesBadJSON(t *testing.T) {
 
 func TestList(t *testing.T) {
 	t.Parallel()
-	for _, b := range cachetest.BackendsWithoutMySQL(t) {
+	for _, b := range backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			res := gc(t, b.DSN, "list")
@@ -408,7 +408,7 @@ user:1     2001-02-03T04:05:06Z (expired)  5
 
 func TestClearExpired(t *testing.T) {
 	t.Parallel()
-	for _, b := range cachetest.BackendsWithoutMySQL(t) {
+	for _, b := range backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			fixedEntries(t, b.DB)
@@ -432,7 +432,7 @@ func TestClearExpired(t *testing.T) {
 
 func TestClearExpiredEveryStopsOnSignal(t *testing.T) {
 	t.Parallel()
-	for _, b := range cachetest.BackendsWithoutMySQL(t) {
+	for _, b := range backends(t) {
 		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 			t.Run(b.Name+"/"+sig.String(), func(t *testing.T) {
 				require.NoError(t, cache.Cached(b.DB, "stale").Set(1, cache.In(-time.Second)))
@@ -509,7 +509,7 @@ func (b *lockedBuffer) String() string {
 
 func TestClearAll(t *testing.T) {
 	t.Parallel()
-	for _, b := range cachetest.BackendsWithoutMySQL(t) {
+	for _, b := range backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			fixedEntries(t, b.DB)
@@ -605,7 +605,7 @@ func TestDatabaseSelection(t *testing.T) {
 // postgres returns a PostgreSQL backend when the test server is configured
 // (always in CI).
 func postgres(t *testing.T) (cachetest.Backend, bool) {
-	for _, b := range cachetest.BackendsWithoutMySQL(t) {
+	for _, b := range cachetest.Backends(t) {
 		if b.Name == "postgres" {
 			return b, true
 		}
@@ -618,7 +618,9 @@ func TestBadDatabase(t *testing.T) {
 	for _, tc := range []struct {
 		name, dsn, want string
 	}{
-		{"unsupported scheme", "mysql://u:p@localhost/db", `unsupported database URL scheme "mysql"`},
+		{"unsupported scheme", "oracle://u:p@localhost/db", `unsupported database URL scheme "oracle"`},
+		{"bad mysql url", "mysql://u:secret@host:port/db", "invalid MySQL URL"},
+		{"unreachable mysql", "mysql://u:secret@127.0.0.1:1/db?timeout=5s", "mysql://u:xxxxx@127.0.0.1:1/db"},
 		{"bad url", "postgres://u:secret@host:port/db", "invalid PostgreSQL URL"},
 		{"bad escape", "postgres://u:secret@localhost/%zz", "invalid PostgreSQL URL"},
 		{"unreachable", "postgres://u:secret@127.0.0.1:1/db?connect_timeout=5", "postgres://u:xxxxx@127.0.0.1:1/db"},

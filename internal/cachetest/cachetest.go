@@ -58,18 +58,6 @@ func Backends(t testing.TB) []Backend {
 	return bs
 }
 
-// BackendsWithoutMySQL returns SQLite and PostgreSQL as Backends does. The
-// admin page and the CLI still run SQL of their own that MySQL does not
-// take (double-quoted identifiers); their tests use this until they do.
-func BackendsWithoutMySQL(t testing.TB) []Backend {
-	t.Helper()
-	bs := []Backend{SQLite(t)}
-	if pg, ok := postgresOrSkip(t); ok {
-		bs = append(bs, pg)
-	}
-	return bs
-}
-
 // Config returns the GORM config the tests use: quiet logger.
 func Config() *gorm.Config {
 	return &gorm.Config{Logger: logger.Default.LogMode(logger.Silent)}
