@@ -8,7 +8,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
-
 )
 
 // openPTY opens a pseudo-terminal and returns its two ends: what a program
