@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -90,6 +91,9 @@ func (r runner) exec(s *dialect.Stmt, args ...any) (int64, error) {
 func (r runner) retry(fn func() (int64, int64, error)) (int64, int64, error) {
 	for i := 0; ; i++ {
 		n, id, err := fn()
+		if r.d.RefusedValue(err) {
+			return n, id, fmt.Errorf("%w: %w", ErrInvalidValue, err)
+		}
 		if err == nil || i == 9 || !r.d.Retryable(err) || r.inTx() || r.ctx.Err() != nil {
 			return n, id, err
 		}

@@ -90,6 +90,18 @@ func (d *Dialect) Retryable(err error) bool {
 	return d.InsertID && err != nil && strings.Contains(err.Error(), "Error 1213 (40001)")
 }
 
+// RefusedValue reports whether err is MySQL's refusal of a value for the
+// JSON column: 3140, invalid JSON text (MySQL 8 refuses numbers beyond a
+// double's range, which the checks before every write let through), or
+// 4025, MariaDB's failed JSON_VALID check.
+func (d *Dialect) RefusedValue(err error) bool {
+	if !d.InsertID || err == nil {
+		return false
+	}
+	s := err.Error()
+	return strings.Contains(s, "Error 3140 (22032)") || strings.Contains(s, "Error 4025 (23000)")
+}
+
 // Many returns GetMany or DeleteMany for n keys, and the keys as its
 // arguments: one JSON array (jsonKeys) or, on MySQL, one argument per key.
 func (d *Dialect) Many(id ID, keys []string, jsonKeys func() (string, error)) (*Stmt, []any, error) {
