@@ -15,8 +15,10 @@ import (
 // each runs fn on every backend, each with a fresh migrated database, twice:
 // once plain (statements go straight to the pool) and once with the otelgorm
 // plugin registered (statements go through GORM's callbacks). On MySQL the
-// second run's DSN sets clientFoundRows=true, which changes the affected
-// rows that the writes report, so both settings are tested.
+// second run's DSN also sets clientFoundRows=true, which changes the
+// affected rows that the writes report, and interpolateParams=true, which
+// sends arguments inside the statement's text, so both settings of each are
+// tested.
 func each(t *testing.T, fn func(t *testing.T, db *gorm.DB)) {
 	t.Helper()
 	for _, b := range cachetest.Backends(t) {
@@ -26,7 +28,7 @@ func each(t *testing.T, fn func(t *testing.T, db *gorm.DB)) {
 			require.NoError(t, err)
 			rb := b
 			if rb.Name == "mysql" {
-				rb.DSN = cachetest.WithFoundRows(t, rb.DSN)
+				rb.DSN = cachetest.WithOtherSettings(t, rb.DSN)
 			}
 			db := cachetest.Reopen(t, rb)
 			require.NoError(t, db.Use(otelgorm.NewPlugin(otelgorm.WithoutMetrics())))

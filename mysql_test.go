@@ -2,6 +2,7 @@ package cache_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -160,4 +161,33 @@ func (r *sqlRecorder) Trace(_ context.Context, _ time.Time, fc func() (string, i
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.sql = append(r.sql, q)
+}
+
+// TestSetManyLargeValues: 24 values of 1 MiB, more than MariaDB's default
+// max_allowed_packet (16 MiB) together, are stored by one SetMany (in
+// statements of at most 1 MiB of values each, which matters when
+// interpolateParams=true puts them in the statement's text) and read back by
+// one GetMany.
+func TestSetManyLargeValues(t *testing.T) {
+	each(t, func(t *testing.T, db *gorm.DB) {
+		{
+			values := map[string]any{}
+			keys := []string{}
+			for i := range 24 {
+				k := fmt.Sprintf("big:%02d", i)
+				values[k] = strings.Repeat(string(rune('a'+i)), 1<<20)
+				keys = append(keys, k)
+			}
+			require.NoError(t, cache.SetMany(db, values))
+			got, err := cache.GetMany[string](db, keys)
+			require.NoError(t, err)
+			require.Len(t, got, len(keys))
+			for k, v := range values {
+				require.True(t, got[k] == v, k)
+			}
+			n, err := cache.DeleteMany(db, keys)
+			require.NoError(t, err)
+			require.EqualValues(t, len(keys), n)
+		}
+	})
 }

@@ -93,14 +93,19 @@ func NewDatabase(t testing.TB, base string) string {
 	return cfg.FormatDSN()
 }
 
-// WithFoundRows returns dsn with clientFoundRows=true, under which MySQL
-// counts rows that an UPDATE matched but left unchanged as affected.
-func WithFoundRows(t testing.TB, dsn string) string {
+// WithOtherSettings returns dsn with the two go-sql-driver settings that
+// change what gormcache sees: clientFoundRows=true, under which MySQL counts
+// rows that an UPDATE matched but left unchanged as affected, and
+// interpolateParams=true, under which arguments travel inside the
+// statement's text (one packet, bounded by max_allowed_packet) instead of
+// as a prepared statement's parameters.
+func WithOtherSettings(t testing.TB, dsn string) string {
 	t.Helper()
 	cfg, err := gomysql.ParseDSN(dsn)
 	if err != nil {
 		t.Fatalf("mysql dsn: %v", err)
 	}
 	cfg.ClientFoundRows = true
+	cfg.InterpolateParams = true
 	return cfg.FormatDSN()
 }
