@@ -43,8 +43,9 @@ type Entry struct {
 // Cached returns the entry under key. Every call runs on db as given: pass
 // db.WithContext(ctx) to bound a call with a context (cancelling it cancels
 // the query), or the tx of db.Transaction to make the call part of that
-// transaction. Cached never changes db. The key is checked when the entry is
-// used: an invalid one makes every method fail with [ErrInvalidKey].
+// transaction, and db.Table(name) to use another cache table (see
+// [AutoMigrate]). Cached never changes db. The key is checked when the entry
+// is used: an invalid one makes every method fail with [ErrInvalidKey].
 func Cached(db *gorm.DB, key string) *Entry {
 	return &Entry{db: db, key: key}
 }
@@ -254,13 +255,17 @@ func GetOrSet[T any](db *gorm.DB, key string, compute func() (T, error), exp ...
 }
 
 // flightKey names the connection a call runs on (the pool, or the caller's
-// transaction) and the key.
+// transaction), the cache table and the key.
 func flightKey(db *gorm.DB, key string) string {
 	var conn any = db.Statement.ConnPool
 	if p, ok := conn.(*gorm.PreparedStmtDB); ok {
 		conn = p.ConnPool // each session wraps the pool anew
 	}
-	return fmt.Sprintf("%p\x00%s", conn, key)
+	table := dialect.Table
+	if r, err := newRunner(db); err == nil {
+		table = r.d.TableName
+	}
+	return fmt.Sprintf("%p\x00%s\x00%s", conn, table, key)
 }
 
 // GetMany returns the live values under keys decoded into T, keyed by key;
@@ -352,18 +357,11 @@ func SetMany(db *gorm.DB, values map[string]any, exp ...Expiration) error {
 			if c > 0 {
 				lo = ends[c-1]
 			}
-			var q strings.Builder
-			q.WriteString(r.d.SetManyHead)
 			args := make([]any, 0, 5*(hi-lo))
 			for i := lo; i < hi; i++ {
-				if i > lo {
-					q.WriteString(", ")
-				}
-				q.WriteString("(?, ?, ?, ?, ?)")
 				args = append(args, keys[i], encoded[i], expArg, nowArg, nowArg)
 			}
-			q.WriteString(r.d.SetManyTail)
-			s := r.d.Build(q.String())
+			s := r.d.SetMany(hi - lo)
 			if _, err := r.exec(&s, args...); err != nil {
 				return err
 			}
@@ -500,7 +498,7 @@ func (o *op) increment(delta int64, exp []Expiration) (int64, error) {
 		} else {
 			n, ok, err = o.queryInt(o.r.d.Stmt(dialect.Increment), o.key, delta, timeArg(at), nowArg, nowArg)
 		}
-		if err != nil || ok {
+		if err != nil || ok || o.r.dryRun() {
 			return n, err
 		}
 		rows, err := o.r.query(o.r.d.Stmt(dialect.ReadRaw), o.key)
@@ -588,7 +586,7 @@ func jsonKeys(keys []string) func() (string, error) {
 // inTx runs fn in a transaction (a savepoint inside the caller's) when tx
 // is true, else directly.
 func inTx(r runner, tx bool, fn func(r runner) error) error {
-	if !tx {
+	if !tx || r.dryRun() { // a dry run executes nothing, BEGIN included
 		return fn(r)
 	}
 	return r.session().Transaction(func(tx *gorm.DB) error {

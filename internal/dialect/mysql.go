@@ -33,11 +33,13 @@ const (
 	myResult = "CAST(CAST(LAST_INSERT_ID(%s) AS SIGNED) AS CHAR)"
 )
 
-var mysql = build("mysql", false, 5000, map[ID]string{
+// mysql prepares its statements, as SQLite does: go-sql-driver without
+// interpolateParams otherwise prepares, runs and closes a server-side
+// statement for every call with arguments, three round trips for one.
+var mysql = build("mysql", false, true, 5000, map[ID]string{
 	Get:    "SELECT `value` FROM `cached_items` WHERE `key` = ? AND " + myLive,
-	Exists: "SELECT 1 FROM `cached_items` WHERE `key` = ? AND " + myLive,
-	Set: myInsert + "(?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE " +
-		"`value` = VALUES(`value`), `updated_at` = VALUES(`updated_at`), `expires_at` = VALUES(`expires_at`)",
+	Exists: "SELECT 1 AS `n` FROM `cached_items` WHERE `key` = ? AND " + myLive,
+	Set: myInsert + "(?, ?, ?, ?, ?)" + mySetTail,
 	// Add replaces only an expired row, as a fresh entry. Inserted: one
 	// affected row and a new id; replaced: two affected rows (created_at
 	// always changes); kept: 0, or 1 under clientFoundRows with insert id 0.
@@ -69,29 +71,38 @@ var mysql = build("mysql", false, 5000, map[ID]string{
 	GetMany:    "SELECT `key`, `value` FROM `cached_items` WHERE `key` IN (?) AND " + myLive,
 	DeleteMany: "DELETE FROM `cached_items` WHERE `key` IN (?)",
 	Clear:      "DELETE FROM `cached_items`",
-	Stats: "SELECT COUNT(*), COUNT(CASE WHEN `expires_at` < ? THEN 1 END), " +
-		"COUNT(CASE WHEN `expires_at` >= ? THEN 1 END), " +
-		"COUNT(CASE WHEN `expires_at` IS NULL THEN 1 END) FROM `cached_items`",
+	Stats: "SELECT COUNT(*) AS `total`, COUNT(CASE WHEN `expires_at` < ? THEN 1 END) AS `expired`, " +
+		"COUNT(CASE WHEN `expires_at` >= ? THEN 1 END) AS `unexpired`, " +
+		"COUNT(CASE WHEN `expires_at` IS NULL THEN 1 END) AS `forever` FROM `cached_items`",
 	// InnoDB locks only the rows it deletes, walking the expires_at index.
 	ClearExpiredBatch: "DELETE FROM `cached_items` WHERE `expires_at` < ? ORDER BY `expires_at` LIMIT ?",
 })
 
-// mysqlSetMany is SetMany's statement around its rows.
-const (
-	mysqlSetManyHead = myInsert
-	mysqlSetManyTail = " ON DUPLICATE KEY UPDATE " +
-		"`value` = VALUES(`value`), `updated_at` = VALUES(`updated_at`), `expires_at` = VALUES(`expires_at`)"
-)
+// mySetTail is Set's (and SetMany's) conflict clause.
+const mySetTail = " ON DUPLICATE KEY UPDATE " +
+	"`value` = VALUES(`value`), `updated_at` = VALUES(`updated_at`), `expires_at` = VALUES(`expires_at`)"
 
-// mysqlKeyCollation returns the ALTER TABLE statement that gives the key
-// column a binary, NO PAD collation (keys compare byte for byte, and "a" and
-// "a " are two keys), or no row when it has one already. MariaDB calls it
-// utf8mb4_nopad_bin, MySQL 8 utf8mb4_0900_bin; utf8mb4_bin (PAD SPACE) is
-// the fallback on older servers.
-const mysqlKeyCollation = "SELECT CONCAT('ALTER TABLE `cached_items` MODIFY `key` VARCHAR(255) " +
-	"CHARACTER SET utf8mb4 COLLATE ', b.`n`, ' NOT NULL') " +
-	"FROM (SELECT `COLLATION_NAME` AS `n` FROM `information_schema`.`COLLATIONS` " +
-	"WHERE `COLLATION_NAME` IN ('utf8mb4_0900_bin', 'utf8mb4_nopad_bin', 'utf8mb4_bin') " +
-	"ORDER BY `COLLATION_NAME` = 'utf8mb4_bin', `COLLATION_NAME` LIMIT 1) b " +
-	"WHERE b.`n` <> (SELECT `COLLATION_NAME` FROM `information_schema`.`COLUMNS` " +
-	"WHERE `TABLE_SCHEMA` = DATABASE() AND `TABLE_NAME` = 'cached_items' AND `COLUMN_NAME` = 'key')"
+// KeyMigration returns, on MySQL, a query that AutoMigrate runs after GORM's
+// migration, and its arguments: it returns the ALTER TABLE statement that
+// gives the key column a binary, NO PAD collation (keys compare byte for
+// byte, and "a" and "a " are two keys), or no row when the column has one
+// already. MariaDB calls it utf8mb4_nopad_bin, MySQL 8 utf8mb4_0900_bin;
+// utf8mb4_bin (PAD SPACE) is the fallback on older servers. Elsewhere it
+// returns "".
+func (d *Dialect) KeyMigration() (string, []any) {
+	if !d.InsertID {
+		return "", nil
+	}
+	schema, table, ok := strings.Cut(d.TableName, ".")
+	if !ok {
+		schema, table = "", d.TableName
+	}
+	q := "SELECT CONCAT('ALTER TABLE `cached_items` MODIFY `key` VARCHAR(255) " +
+		"CHARACTER SET utf8mb4 COLLATE ', b.`n`, ' NOT NULL') " +
+		"FROM (SELECT `COLLATION_NAME` AS `n` FROM `information_schema`.`COLLATIONS` " +
+		"WHERE `COLLATION_NAME` IN ('utf8mb4_0900_bin', 'utf8mb4_nopad_bin', 'utf8mb4_bin') " +
+		"ORDER BY `COLLATION_NAME` = 'utf8mb4_bin', `COLLATION_NAME` LIMIT 1) b " +
+		"WHERE b.`n` <> (SELECT `COLLATION_NAME` FROM `information_schema`.`COLUMNS` " +
+		"WHERE `TABLE_SCHEMA` = COALESCE(NULLIF(?, ''), DATABASE()) AND `TABLE_NAME` = ? AND `COLUMN_NAME` = 'key')"
+	return d.onTable(q), []any{schema, table}
+}
