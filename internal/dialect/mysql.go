@@ -39,7 +39,7 @@ const (
 var mysql = build("mysql", false, true, 5000, map[ID]string{
 	Get:    "SELECT `value` FROM `cached_items` WHERE `key` = ? AND " + myLive,
 	Exists: "SELECT 1 AS `n` FROM `cached_items` WHERE `key` = ? AND " + myLive,
-	Set: myInsert + "(?, ?, ?, ?, ?)" + mySetTail,
+	Set:    myInsert + "(?, ?, ?, ?, ?)" + mySetTail,
 	// Add replaces only an expired row, as a fresh entry. Inserted: one
 	// affected row and a new id; replaced: two affected rows (created_at
 	// always changes); kept: 0, or 1 under clientFoundRows with insert id 0.
