@@ -3,6 +3,7 @@ package cache_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -190,4 +191,26 @@ func TestSetManyLargeValues(t *testing.T) {
 			require.EqualValues(t, len(keys), n)
 		}
 	})
+}
+
+// TestMySQLLatin1Database: AutoMigrate in a database whose default character
+// set is latin1 makes a table that stores any key and value: the key
+// column gets utf8mb4 from the key migration, and JSON columns are utf8mb4
+// on both MySQL 8 and MariaDB.
+func TestMySQLLatin1Database(t *testing.T) {
+	b := cachetest.MySQL(t)
+	dsn := cachetest.NewDatabase(t, os.Getenv(cachetest.MySQLEnv))
+	db, err := gorm.Open(cachetest.Dialector(b.Name, dsn), cachetest.Config())
+	require.NoError(t, err)
+	sqlDB, err := db.DB()
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sqlDB.Close() })
+	require.NoError(t, db.Exec("ALTER DATABASE CHARACTER SET latin1 COLLATE latin1_swedish_ci").Error)
+	require.NoError(t, cache.AutoMigrate(db))
+	key, value := "ключ 🔑", "значение 😀"
+	require.NoError(t, cache.Cached(db, key).Set(value))
+	got, ok, err := cache.Get[string](db, key)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, value, got)
 }
