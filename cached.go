@@ -132,7 +132,7 @@ func (e *Entry) Touch(exp ...Expiration) (bool, error) {
 	var n int64
 	if err == nil {
 		if err = checkKey(e.key); err == nil {
-			now := time.Now().UTC()
+			now := clock()
 			var at *time.Time
 			if at, err = expiry(now, exp); err == nil {
 				o.expires(at)
@@ -281,7 +281,7 @@ func GetMany[T any](db *gorm.DB, keys []string) (map[string]T, error) {
 			if err != nil {
 				return err
 			}
-			rows, err := r.query(s, append(args, time.Now().UTC())...)
+			rows, err := r.query(s, append(args, clock())...)
 			if err != nil {
 				return err
 			}
@@ -315,7 +315,7 @@ func SetMany(db *gorm.DB, values map[string]any, exp ...Expiration) error {
 	if err != nil {
 		return o.end(err)
 	}
-	now := time.Now().UTC()
+	now := clock()
 	at, err := expiry(now, exp)
 	if err != nil {
 		return o.end(err)
@@ -408,7 +408,7 @@ func (o *op) get(dst any) (bool, error) {
 	if err := checkKey(o.key); err != nil {
 		return false, err
 	}
-	rows, err := o.r.query(o.r.d.Stmt(dialect.Get), o.key, time.Now().UTC())
+	rows, err := o.r.query(o.r.d.Stmt(dialect.Get), o.key, clock())
 	if err != nil {
 		return false, err
 	}
@@ -432,7 +432,7 @@ func (o *op) exists() (bool, error) {
 	if err := checkKey(o.key); err != nil {
 		return false, err
 	}
-	rows, err := o.r.query(o.r.d.Stmt(dialect.Exists), o.key, time.Now().UTC())
+	rows, err := o.r.query(o.r.d.Stmt(dialect.Exists), o.key, clock())
 	if err != nil {
 		return false, err
 	}
@@ -463,7 +463,7 @@ func (o *op) writeCount(id dialect.ID, value any, exp []Expiration) (int64, erro
 
 // storeCount runs the Set or Add upsert with encoded value b.
 func (o *op) storeCount(id dialect.ID, b []byte, exp []Expiration) (int64, error) {
-	now := time.Now().UTC()
+	now := clock()
 	at, err := expiry(now, exp)
 	if err != nil {
 		return 0, err
@@ -480,7 +480,7 @@ func (o *op) increment(delta int64, exp []Expiration) (int64, error) {
 	if err := checkKey(o.key); err != nil {
 		return 0, err
 	}
-	now := time.Now().UTC()
+	now := clock()
 	at, err := expiry(now, exp)
 	if err != nil {
 		return 0, err

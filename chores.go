@@ -24,7 +24,7 @@ func ClearExpired(db *gorm.DB) (int64, error) {
 	o, err := start(db, "cache.clear_expired", "clear expired", "", false)
 	var total int64
 	if err == nil {
-		now := time.Now().UTC()
+		now := clock()
 		s := o.r.d.Stmt(dialect.ClearExpiredBatch)
 		for {
 			var n int64
@@ -82,7 +82,7 @@ func Stats(db *gorm.DB) (Statistics, error) {
 	var st Statistics
 	if err == nil {
 		err = func() error {
-			now := time.Now().UTC()
+			now := clock()
 			rows, err := o.r.query(o.r.d.Stmt(dialect.Stats), now, now)
 			if err != nil {
 				return err

@@ -25,6 +25,7 @@ type resultRow struct {
 	Expired   int64  `gorm:"column:expired"`
 	Unexpired int64  `gorm:"column:unexpired"`
 	Forever   int64  `gorm:"column:forever"`
+	Size      int64  `gorm:"column:size"`
 }
 
 func (r *rows) Next() bool {
@@ -81,6 +82,8 @@ func (r *rows) Scan(dest ...any) error {
 			n = row.Unexpired
 		case "forever":
 			n = row.Forever
+		case "size":
+			n = row.Size
 		}
 		switch d := d.(type) {
 		case *sql.RawBytes:

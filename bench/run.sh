@@ -48,7 +48,9 @@ else
   done
   # Tracing once per database: its none and sdk-sample-none runs, which the
   # target compares, then follow each other directly.
-  patterns+=('^BenchmarkTracing$/.*/^sqlite$' '^BenchmarkTracing$/.*/^postgres$' '^BenchmarkScale$' '^BenchmarkPool$')
+  patterns+=('^BenchmarkTracing$/.*/^sqlite$' '^BenchmarkTracing$/.*/^postgres$')
+  # Metrics likewise; each process sets at most one global provider.
+  patterns+=('^BenchmarkMetrics$/.*/^sqlite$' '^BenchmarkMetrics$/.*/^postgres$' '^BenchmarkScale$' '^BenchmarkPool$')
 fi
 
 for r in $(seq 1 "$ROUNDS"); do

@@ -24,8 +24,9 @@
 // or wrap the handler in the app's auth middleware and set Authorize to
 // [AllowAll], which is also the opt-in for local development. Where the app
 // has no sessions, [TokenAuth] guards the page with a random token in the
-// first URL and a cookie after that; [Serve] runs a server that way, as the
-// `gormcache admin` command does.
+// first URL, good for one sign-in, and a session cookie after that (for
+// [SessionLifetime], or until POST sign-out); [Serve] runs a server that
+// way, as the `gormcache admin` command does.
 //
 // # Routes
 //
@@ -55,7 +56,7 @@
 // against cross-site requests by [http.CrossOriginProtection], which checks
 // the Sec-Fetch-Site and Origin headers (no form tokens). They redirect back
 // with a one-time flash message carried in a cookie. Every response sends
-// Content-Security-Policy "default-src 'self'; frame-ancestors 'none'",
+// Content-Security-Policy "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
 // X-Content-Type-Options nosniff and Referrer-Policy same-origin; the page
 // has no script at all and its one stylesheet is embedded in the binary, so
 // it works offline. Keys and values are HTML-escaped by html/template.

@@ -1,8 +1,6 @@
 package cacheadmin
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
@@ -17,8 +15,9 @@ import (
 	cache "github.com/gormcache/cache"
 )
 
-// maxShownValue is how much of the pretty-printed value the detail page
-// shows; the raw JSON link has all of it.
+// maxShownValue bounds the pretty-printed text of the value that the detail
+// page shows, and with it the page's work and memory; the raw JSON link has
+// all of the value.
 const maxShownValue = 64 << 10
 
 // entryData is the data of the detail page.
@@ -32,7 +31,7 @@ type entryData struct {
 	Size      string
 	Value     string // pretty-printed, maybe truncated
 	Truncated bool
-	Shown     string // size of the shown part when truncated
+	Shown     string // how much of the stored value Value shows, when truncated
 	RawURL    string
 	Back      listState
 }
@@ -94,19 +93,10 @@ func (s *server) entry(w http.ResponseWriter, r *http.Request) {
 		e := makeStamp(*item.ExpiresAt, now)
 		d.Expires = &e
 	}
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, item.Value, "", "  "); err != nil {
-		buf.Reset()
-		buf.Write(item.Value)
-	}
-	if buf.Len() > maxShownValue {
-		b := buf.Bytes()[:maxShownValue]
-		for len(b) > 0 && !utf8.Valid(b) { // cut at a character boundary
-			b = b[:len(b)-1]
-		}
-		d.Value, d.Truncated, d.Shown = string(b), true, humanSize(int64(len(b)))
-	} else {
-		d.Value = buf.String()
+	out, shown := prettyJSON(item.Value, maxShownValue)
+	d.Value = string(out)
+	if shown < len(item.Value) {
+		d.Truncated, d.Shown = true, humanSize(int64(shown))
 	}
 	s.render(w, r, http.StatusOK, pageEntry, item.Key, s.takeFlash(w, r), d)
 }

@@ -59,7 +59,7 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 		} {
 			res, _ := do(t, tc.h, tc.method, tc.target, url.Values{}, tc.header)
 			require.Equal(t, tc.status, res.StatusCode, tc.name)
-			require.Equal(t, "default-src 'self'; frame-ancestors 'none'", res.Header.Get("Content-Security-Policy"), tc.name)
+			require.Equal(t, "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'", res.Header.Get("Content-Security-Policy"), tc.name)
 			require.Equal(t, "nosniff", res.Header.Get("X-Content-Type-Options"), tc.name)
 			require.Equal(t, "same-origin", res.Header.Get("Referrer-Policy"), tc.name)
 		}

@@ -112,7 +112,7 @@ func TestSecurityUnauthorizedSeesNothing(t *testing.T) {
 					require.Equal(t, http.StatusForbidden, res.StatusCode, "%s %s %s", name, method, target)
 					require.NotContains(t, body, "alice", "%s %s", name, target)
 					require.NotContains(t, body, secretValue, "%s %s", name, target)
-					require.Equal(t, "default-src 'self'; frame-ancestors 'none'", res.Header.Get("Content-Security-Policy"))
+					require.Equal(t, "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'", res.Header.Get("Content-Security-Policy"))
 					require.Equal(t, "nosniff", res.Header.Get("X-Content-Type-Options"))
 				}
 			}

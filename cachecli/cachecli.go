@@ -205,13 +205,13 @@ func migratePath(cmd *cobra.Command) string {
 	return "migrate"
 }
 
-// printJSON writes v as one line of JSON.
+// printJSON writes v as one line of JSON, C1 controls escaped.
 func printJSON(w io.Writer, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("encode JSON: %w", err)
 	}
-	_, err = fmt.Fprintf(w, "%s\n", b)
+	_, err = fmt.Fprintf(w, "%s\n", escapeC1(b))
 	return err
 }
 

@@ -43,7 +43,7 @@ A key without a live entry (missing or expired) is an error: "not found".`,
 			if err != nil {
 				return fmt.Errorf("get %q: stored value: %w", key, err)
 			}
-			out := append(unescapeHTML(b.Bytes()), '\n')
+			out := append(escapeC1(unescapeHTML(b.Bytes())), '\n')
 			_, err = cmd.OutOrStdout().Write(out)
 			return err
 		},

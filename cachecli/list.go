@@ -2,11 +2,8 @@ package cachecli
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
@@ -114,13 +111,4 @@ func printList(cmd *cobra.Command, rows []listed) error {
 		fmt.Fprintf(w, "%s\t%s\t%d\n", displayKey(r.Key), exp, r.Size)
 	}
 	return w.Flush()
-}
-
-// displayKey quotes a key that holds characters that would break the
-// table or the terminal: control characters, tabs, unprintable runes.
-func displayKey(k string) string {
-	if strings.IndexFunc(k, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
-		return strconv.Quote(k)
-	}
-	return k
 }

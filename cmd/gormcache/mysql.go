@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
@@ -19,13 +21,27 @@ import (
 func mysqlTarget(s string) (target, error) {
 	u, err := url.Parse(s)
 	if err != nil {
-		// url.Error repeats the URL, password included: keep only the
-		// reason.
+		// As for PostgreSQL (postgresURL): only the reason, and not the
+		// part of the URL it quotes when a password may be in it.
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
+		if strings.Contains(s, "@") {
+			return target{}, fmt.Errorf("invalid MySQL URL: %s (percent-encode the special characters of a password: # as %%23, / as %%2F, %% as %%25, @ as %%40)",
+				quoted.ReplaceAllString(err.Error(), "…"))
+		}
 		return target{}, fmt.Errorf("invalid MySQL URL: %w", err)
+	}
+	if u.Fragment != "" || strings.Contains(s, "#") {
+		// An unencoded # in the password ends the URL where it stands.
+		return target{}, errors.New("invalid MySQL URL: it has a #fragment (percent-encode # in a password as %23)")
+	}
+	var secrets []string
+	if pw, ok := u.User.Password(); ok {
+		secrets = append(secrets, pw, url.PathEscape(pw), url.QueryEscape(pw))
+		slices.Sort(secrets)
+		secrets = slices.Compact(secrets)
 	}
 	shown := u.Redacted()
 	cfg := gomysql.NewConfig()
@@ -63,7 +79,7 @@ func mysqlTarget(s string) (target, error) {
 	if err != nil {
 		return target{}, fmt.Errorf("invalid MySQL URL %s: %w", shown, err)
 	}
-	return target{driver: "mysql", dsn: parsed.FormatDSN(), shown: shown}, nil
+	return target{driver: "mysql", dsn: parsed.FormatDSN(), shown: shown, secrets: secrets}, nil
 }
 
 // mysqlDialector opens a go-sql-driver DSN with microsecond times (GORM's

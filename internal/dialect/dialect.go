@@ -40,6 +40,8 @@ const (
 	Clear
 	Stats
 	ClearExpiredBatch
+	// StatsSize is Stats plus the bytes of the values (the metrics' gauges).
+	StatsSize
 	// NumIDs is the number of fixed statements.
 	NumIDs
 )
@@ -220,6 +222,16 @@ var cols = map[ID][]string{
 	Increment: {"n"},
 	GetMany:   {"key", "value"},
 	Stats:     {"total", "expired", "unexpired", "forever"},
+	StatsSize: {"total", "expired", "unexpired", "forever", "size"},
+}
+
+// statsSize is the StatsSize statement of the named database.
+func statsSize(name string) string {
+	return `SELECT COUNT(*) AS "total", ` +
+		`COUNT(*) FILTER (WHERE "expires_at" < ?) AS "expired", ` +
+		`COUNT(*) FILTER (WHERE "expires_at" >= ?) AS "unexpired", ` +
+		`COUNT(*) FILTER (WHERE "expires_at" IS NULL) AS "forever", ` +
+		`COALESCE(SUM(` + ValueSize(name) + `), 0) AS "size" FROM "cached_items"`
 }
 
 // incrementSet is the shared part of the increment upserts: a missing or
@@ -248,6 +260,7 @@ var sqlite = build("sqlite", false, true, 1000, map[ID]string{
 	// delete, so no Set can revive a row in between.
 	ClearExpiredBatch: `DELETE FROM "cached_items" WHERE "id" IN ` +
 		`(SELECT "id" FROM "cached_items" WHERE "expires_at" < ? ORDER BY "expires_at" LIMIT ?)`,
+	StatsSize: statsSize("sqlite"),
 })
 
 var postgres = build("postgres", true, false, 10000, map[ID]string{
@@ -274,6 +287,7 @@ var postgres = build("postgres", true, false, 10000, map[ID]string{
 		`DELETE FROM "cached_items" WHERE "ctid" = ANY(ARRAY(SELECT "ctid" FROM "cached_items" ` +
 		`WHERE "expires_at" < (SELECT "now" FROM "p") ORDER BY "expires_at" LIMIT (SELECT "n" FROM "p"))) ` +
 		`AND "expires_at" < (SELECT "now" FROM "p")`,
+	StatsSize: statsSize("postgres"),
 })
 
 func build(name string, dollar, prepare bool, clearBatch int, own map[ID]string) Dialect {

@@ -71,12 +71,18 @@ var mysql = build("mysql", false, true, 5000, map[ID]string{
 	GetMany:    "SELECT `key`, `value` FROM `cached_items` WHERE `key` IN (?) AND " + myLive,
 	DeleteMany: "DELETE FROM `cached_items` WHERE `key` IN (?)",
 	Clear:      "DELETE FROM `cached_items`",
-	Stats: "SELECT COUNT(*) AS `total`, COUNT(CASE WHEN `expires_at` < ? THEN 1 END) AS `expired`, " +
-		"COUNT(CASE WHEN `expires_at` >= ? THEN 1 END) AS `unexpired`, " +
-		"COUNT(CASE WHEN `expires_at` IS NULL THEN 1 END) AS `forever` FROM `cached_items`",
+	Stats: "SELECT " + myCounts + " FROM `cached_items`",
+	// CAST: SUM of integers is a DECIMAL on MySQL.
+	StatsSize: "SELECT " + myCounts + ", CAST(COALESCE(SUM(" + ValueSize("mysql") + "), 0) AS SIGNED) AS `size` " +
+		"FROM `cached_items`",
 	// InnoDB locks only the rows it deletes, walking the expires_at index.
 	ClearExpiredBatch: "DELETE FROM `cached_items` WHERE `expires_at` < ? ORDER BY `expires_at` LIMIT ?",
 })
+
+// myCounts are the counts of Stats (MySQL has no FILTER).
+const myCounts = "COUNT(*) AS `total`, COUNT(CASE WHEN `expires_at` < ? THEN 1 END) AS `expired`, " +
+	"COUNT(CASE WHEN `expires_at` >= ? THEN 1 END) AS `unexpired`, " +
+	"COUNT(CASE WHEN `expires_at` IS NULL THEN 1 END) AS `forever`"
 
 // mySetTail is Set's (and SetMany's) conflict clause.
 const mySetTail = " ON DUPLICATE KEY UPDATE " +
