@@ -71,7 +71,7 @@ var mysql = build("mysql", false, true, 5000, map[ID]string{
 	GetMany:    "SELECT `key`, `value` FROM `cached_items` WHERE `key` IN (?) AND " + myLive,
 	DeleteMany: "DELETE FROM `cached_items` WHERE `key` IN (?)",
 	Clear:      "DELETE FROM `cached_items`",
-	Stats: "SELECT " + myCounts + " FROM `cached_items`",
+	Stats:      "SELECT " + myCounts + " FROM `cached_items`",
 	// CAST: SUM of integers is a DECIMAL on MySQL.
 	StatsSize: "SELECT " + myCounts + ", CAST(COALESCE(SUM(" + ValueSize("mysql") + "), 0) AS SIGNED) AS `size` " +
 		"FROM `cached_items`",
