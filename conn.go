@@ -114,15 +114,6 @@ func (r runner) query(s *dialect.Stmt, args ...any) (rows, error) {
 	return rows{Rows: rs}, err
 }
 
-// exec runs a statement and returns the number of rows it affected.
-func (r runner) exec(s *dialect.Stmt, args ...any) (int64, error) {
-	n, _, err := r.again(func() (int64, int64, error) {
-		n, err := r.exec1(s, args...)
-		return n, 0, err
-	})
-	return n, err
-}
-
 // again runs a write again when MySQL chose it as a deadlock victim:
 // InnoDB's next-key locks make concurrent upserts of one key deadlock now
 // and then, and MySQL then rolls back the statement and asks for a retry.
@@ -185,7 +176,8 @@ func (r runner) execID1(s *dialect.Stmt, args ...any) (rows, id int64, err error
 	return rows, id, err
 }
 
-func (r runner) exec1(s *dialect.Stmt, args ...any) (int64, error) {
+// execOnce runs a statement and returns the number of rows it affected.
+func (r runner) execOnce(s *dialect.Stmt, args ...any) (int64, error) {
 	if err := r.ctx.Err(); err != nil {
 		return 0, err
 	}

@@ -81,6 +81,8 @@
 // Invalid input fails before the database is touched, with an error that
 // wraps [ErrInvalidKey], [ErrInvalidValue], [ErrInvalidExpiration],
 // [ErrInvalidTable] or [ErrUnsupportedSession];
-// [ErrNotNumber] and [ErrOverflow] come from Increment and Decrement. Every
-// error names the operation and key, as in `cache: set "k": ...`.
+// [ErrNotNumber] and [ErrOverflow] come from Increment and Decrement.
+// [ErrBusy] reports a SQLite write that waited longer than the busy timeout
+// for another writer's lock. Every error names the operation and key, as in
+// `cache: set "k": ...`.
 package cache

@@ -19,7 +19,7 @@ func refuseKeyTrigger(t *testing.T, b cachetest.Backend, key string) {
 			"BEGIN IF NEW.`key` = '"+key+"' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by trigger'; END IF; END").Error)
 		return
 	}
-	if b.Name == "postgres" {
+	if b.DB.Dialector.Name() == "postgres" { // directly or through PgBouncer
 		require.NoError(t, b.DB.Exec(`CREATE FUNCTION gormcache_refuse() RETURNS trigger LANGUAGE plpgsql AS `+
 			`$$ BEGIN RAISE EXCEPTION 'refused by trigger'; END $$`).Error)
 		require.NoError(t, b.DB.Exec(`CREATE TRIGGER gormcache_refuse BEFORE INSERT ON cached_items `+

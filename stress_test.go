@@ -248,6 +248,7 @@ func TestStressProcesses(t *testing.T) {
 // stressChild is the body of one child process.
 func stressChild(t *testing.T) {
 	dial := cachetest.Dialector(os.Getenv(childEnv), os.Getenv(childDSNEnv))
+	require.NotNil(t, dial, "unknown backend %q", os.Getenv(childEnv))
 	db, err := gorm.Open(dial, cachetest.Config())
 	require.NoError(t, err)
 	sqlDB, err := db.DB()

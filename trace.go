@@ -128,7 +128,7 @@ func (o *op) expires(t *time.Time) {
 // end closes the span and wraps err with the operation and key.
 func (o *op) end(err error) error {
 	if err != nil {
-		err = withContextErr(o.r.ctx, err)
+		err = withBusyErr(o.r.d, withContextErr(o.r.ctx, err))
 		if o.hasKey {
 			err = fmt.Errorf("cache: %s %q: %w", o.name, o.key, err)
 		} else {

@@ -36,21 +36,25 @@ const SQLiteParams = "_journal_mode=WAL&_busy_timeout=10000&_txlock=immediate&_s
 
 // Backend is one database to run a test against.
 type Backend struct {
-	Name string // "sqlite", "postgres" or "mysql"
+	Name string // "sqlite", "postgres", "pgbouncer" or "mysql"
 	DB   *gorm.DB
 	// DSN opens the same database again (another process, a CLI run).
 	DSN string
 }
 
-// Backends returns SQLite, PostgreSQL and MySQL, each migrated and empty,
-// and closed when the test ends. On a machine without
-// CACHE_TEST_POSTGRES_DSN or CACHE_TEST_MYSQL_DSN, outside CI, that
-// database is left out with a message.
+// Backends returns SQLite, PostgreSQL, PostgreSQL through PgBouncer in
+// transaction mode and MySQL (or MariaDB), each migrated and empty, and
+// closed when the test ends. On a machine without CACHE_TEST_POSTGRES_DSN,
+// pgbouncer or CACHE_TEST_MYSQL_DSN, outside CI, those are left out with a
+// message.
 func Backends(t testing.TB) []Backend {
 	t.Helper()
 	bs := []Backend{SQLite(t)}
 	if pg, ok := postgresOrSkip(t); ok {
 		bs = append(bs, pg)
+		if pb, ok := pgBouncerOrSkip(t); ok {
+			bs = append(bs, pb)
+		}
 	}
 	if my, ok := mysqlOrSkip(t); ok {
 		bs = append(bs, my)
@@ -171,7 +175,11 @@ func closeOnCleanup(t testing.TB, db *gorm.DB) {
 // GORM config (plugins registered on it stay on it), closed when t ends.
 func Reopen(t testing.TB, b Backend) *gorm.DB {
 	t.Helper()
-	db, err := gorm.Open(Dialector(b.Name, b.DSN), Config())
+	d := Dialector(b.Name, b.DSN)
+	if d == nil {
+		t.Fatalf("unknown backend %q", b.Name)
+	}
+	db, err := gorm.Open(d, Config())
 	if err != nil {
 		t.Fatalf("reopen %s: %v", b.Name, err)
 	}
@@ -179,19 +187,23 @@ func Reopen(t testing.TB, b Backend) *gorm.DB {
 	return db
 }
 
-// Dialector returns the GORM dialector of the backend named name ("sqlite",
-// "postgres" or "mysql") for dsn.
+// Dialector opens the database of a backend named name at dsn, as the
+// backend does; nil for an unknown name.
 func Dialector(name, dsn string) gorm.Dialector {
 	switch name {
+	case "sqlite":
+		return sqlite.Open(dsn)
 	case "postgres":
 		return postgres.Open(dsn)
+	case "pgbouncer":
+		return postgres.New(postgres.Config{DSN: dsn, PreferSimpleProtocol: true})
 	case "mysql":
 		// Microsecond times, as on PostgreSQL: GORM's MySQL default is
 		// DATETIME(3), which rounds to milliseconds.
 		six := 6
 		return mysql.New(mysql.Config{DSN: dsn, DefaultDatetimePrecision: &six})
 	}
-	return sqlite.Open(dsn)
+	return nil
 }
 
 // SQLInjections are keys, values and search texts that would change a query

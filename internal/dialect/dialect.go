@@ -114,6 +114,10 @@ func (d *Dialect) RefusedValue(err error) bool {
 	return strings.Contains(s, "Error 3140 (22032)") || strings.Contains(s, "Error 4025 (23000)")
 }
 
+// ListKeys reports whether GetMany and DeleteMany take one parameter per key
+// (MySQL), so that a caller bounds the keys per statement.
+func (d *Dialect) ListKeys() bool { return d.listKeys }
+
 // Many returns GetMany or DeleteMany for n keys, and the keys as its
 // arguments: one JSON array (jsonKeys) or, on MySQL, one argument per key.
 func (d *Dialect) Many(id ID, keys []string, jsonKeys func() (string, error)) (*Stmt, []any, error) {
