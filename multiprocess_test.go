@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 
@@ -91,8 +90,8 @@ func hotChild(t *testing.T) {
 	// The recommended write pool: the package, not SQLite's busy handler,
 	// waits for the lock.
 	var dial gorm.Dialector = sqlite.Open(strings.Replace(dsn, "_busy_timeout=10000", "_busy_timeout=5", 1))
-	if os.Getenv(hotChildEnv) == "postgres" {
-		dial = postgres.Open(dsn)
+	if name := os.Getenv(hotChildEnv); name != "sqlite" {
+		dial = cachetest.Dialector(name, dsn)
 	}
 	db, err := gorm.Open(dial, cachetest.Config())
 	require.NoError(t, err)
