@@ -48,7 +48,19 @@ func TestExpiresExactlyNow(t *testing.T) {
 
 		st, err := cache.Stats(db)
 		require.NoError(t, err)
-		require.Equal(t, cache.Statistics{Total: 2, Expired: 1, Unexpired: 1}, st, "Stats")
+		require.Equal(t, cache.Statistics{Total: 2, Live: 1, Expired: 1, Unexpired: 1}, st, "Stats")
+
+		for status, want := range map[cache.Status]string{
+			cache.StatusLive: "now", cache.StatusUnexpired: "now", cache.StatusExpired: "before",
+		} {
+			p, err := cache.List(db, cache.ListOptions{Status: status})
+			require.NoError(t, err)
+			require.Len(t, p.Entries, 1, "List %s", status)
+			require.Equal(t, want, p.Entries[0].Key, "List %s", status)
+		}
+		e, _, err := cache.Inspect(db, "now")
+		require.NoError(t, err)
+		require.Equal(t, cache.StatusUnexpired, e.Status, "Inspect")
 
 		var n int64
 		require.NoError(t, db.Model(&cache.CachedItem{}).Scopes(cache.Live).Count(&n).Error)

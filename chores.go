@@ -68,11 +68,13 @@ func RunClearExpired(ctx context.Context, db *gorm.DB, every time.Duration) erro
 	}
 }
 
-// Statistics counts the entries in the cache table.
+// Statistics counts the entries in the cache table by [Status]. Live is
+// Unexpired plus Forever; Total is Live plus Expired.
 type Statistics struct {
 	Total     int64 // all entries
-	Expired   int64 // expired, not yet cleared
+	Live      int64 // what reads see: unexpired or forever
 	Unexpired int64 // with an expiry still to come
+	Expired   int64 // expired, not yet cleared
 	Forever   int64 // that never expire
 }
 
@@ -92,6 +94,7 @@ func Stats(db *gorm.DB) (Statistics, error) {
 				if err := rows.Scan(&st.Total, &st.Expired, &st.Unexpired, &st.Forever); err != nil {
 					return err
 				}
+				st.Live = st.Unexpired + st.Forever
 			}
 			if err := rows.Err(); err != nil {
 				return err

@@ -34,6 +34,14 @@ var (
 	// would not fit in an int64. The value is kept.
 	ErrOverflow = errors.New("cache: integer overflow")
 
+	// ErrInvalidStatus is returned by ParseStatus and List for a status
+	// that is not one of the Status constants.
+	ErrInvalidStatus = errors.New("cache: invalid status")
+
+	// ErrInvalidCursor is returned by List for a ListOptions.After that is
+	// not the Next of a Page.
+	ErrInvalidCursor = errors.New("cache: invalid cursor")
+
 	// ErrPanicked is returned by GetOrSet to the callers that waited for
 	// a compute function that panicked (its own caller panics again).
 	ErrPanicked = errors.New("cache: compute panicked")

@@ -526,7 +526,7 @@ func TestFaultRollback(t *testing.T) {
 			require.ErrorIs(t, db.Transaction(writes), errRollback)
 			st, err := cache.Stats(db)
 			require.NoError(t, err)
-			require.Equal(t, cache.Statistics{Total: 4, Forever: 4}, st)
+			require.Equal(t, cache.Statistics{Total: 4, Live: 4, Forever: 4}, st)
 			for k, want := range map[string]any{"keep": "v0", "gone": "x", "text": "abc", "n": 5.0} {
 				v, err := cache.Cached(db, k).Value()
 				require.NoError(t, err)

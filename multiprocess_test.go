@@ -89,9 +89,9 @@ func hotChild(t *testing.T) {
 	dsn := os.Getenv(childDSNEnv)
 	// The recommended write pool: the package, not SQLite's busy handler,
 	// waits for the lock.
-	var dial gorm.Dialector = sqlite.Open(strings.Replace(dsn, "_busy_timeout=10000", "_busy_timeout=5", 1))
-	if name := os.Getenv(hotChildEnv); name != "sqlite" {
-		dial = cachetest.Dialector(name, dsn)
+	dial := cachetest.Dialector(os.Getenv(hotChildEnv), dsn)
+	if os.Getenv(hotChildEnv) == "sqlite" {
+		dial = sqlite.Open(strings.Replace(dsn, "_busy_timeout=10000", "_busy_timeout=5", 1))
 	}
 	db, err := gorm.Open(dial, cachetest.Config())
 	require.NoError(t, err)

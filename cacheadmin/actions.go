@@ -103,9 +103,9 @@ func (s *server) parseWrite(w http.ResponseWriter, r *http.Request) bool {
 // back is the list page that a write action returns to: the form's status
 // and q fields, as the list page sent them.
 func back(r *http.Request) string {
-	status, ok := parseStatus(r.PostFormValue("status"))
-	if !ok {
-		status = statusAll
+	status, err := cache.ParseStatus(r.PostFormValue("status"))
+	if err != nil {
+		status = cache.StatusAll
 	}
 	return listState{Status: status, Query: r.PostFormValue("q")}.url()
 }

@@ -135,7 +135,7 @@ func browse(t *testing.T, ctx context.Context, b cachetest.Backend) {
 	steps(t, ctx, "open the list", chromedp.Navigate(base), chromedp.WaitVisible(css(`table.entries`)))
 	require.Equal(t, []string{"<script>alert(1)</script>", "config:flags", "rate:10.0.0.2", "rate:10.0.0.1", "session:abc", "user:2:profile", "user:1:profile"},
 		keysShown(t, ctx), "keys shown as text, newest first")
-	color := value(t, ctx, "badge color", chromedp.Evaluate[string](`getComputedStyle(document.querySelector('.badge-live')).backgroundColor`))
+	color := value(t, ctx, "badge color", chromedp.Evaluate[string](`getComputedStyle(document.querySelector('.badge-unexpired')).backgroundColor`))
 	require.NotContains(t, []string{"", "rgba(0, 0, 0, 0)"}, color, "stylesheet not applied")
 	require.Equal(t, "2", value(t, ctx, "expired count", chromedp.Text(css(`.tab-expired .count`))))
 	shot(t, ctx, filepath.Join(t.TempDir(), "list.png"))

@@ -33,8 +33,8 @@
 // Relative to the mount point:
 //
 //	GET  /                  the list; query parameters status (all, live,
-//	                        expired, forever), q (key search) and after
-//	                        (keyset cursor: an entry ID)
+//	                        unexpired, expired, forever), q (key search) and
+//	                        after (keyset cursor: a page's cache.Page.Next)
 //	GET  /entry?key=…       one entry, live or expired
 //	GET  /entry/raw?key=…   its stored JSON, as a download
 //	GET  /clear-all         the confirmation step of clear all
@@ -42,13 +42,13 @@
 //	POST /clear-expired     cache.ClearExpired
 //	POST /clear-all         cache.Clear; needs form field confirm=yes
 //
-// The list shows the newest entries (highest ID) first and pages through
-// older ones with a keyset cursor, never OFFSET. Its status filter splits
-// entries the way its badges do: live entries have an expiry still to come
-// (cache.Unexpired), expired ones one that has passed (cache.Expired), and
-// forever ones none (cache.Forever); reads see live and forever entries.
-// The key search matches a substring, ignoring ASCII case, and takes %, _
-// and \ literally.
+// The list is cache.List: the newest entries (highest ID) first, paged with
+// a keyset cursor, never OFFSET. Its status words are those of
+// cache.Status: each entry's badge says unexpired (an expiry still to
+// come), expired (reads no longer see it) or forever (no expiry), and the
+// Live tab shows what reads see, unexpired and forever together. The key
+// search matches a substring, ignoring ASCII case, and takes %, _ and \
+// literally. The page uses the cache package's API only.
 //
 // # Security
 //

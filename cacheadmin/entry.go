@@ -6,11 +6,6 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
-	"strings"
-	"unicode/utf8"
-
-	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	cache "github.com/gormcache/cache"
 )
@@ -40,8 +35,7 @@ type entryData struct {
 // It writes an error and returns false when there is none: the error page,
 // or plain text when plain is set (the raw route sits one directory deeper,
 // where the page's relative links would not resolve).
-func (s *server) lookup(w http.ResponseWriter, r *http.Request, plain bool) (cache.CachedItem, bool) {
-	var item cache.CachedItem
+func (s *server) lookup(w http.ResponseWriter, r *http.Request, plain bool) (cache.EntryInfo, bool) {
 	fail := s.fail
 	if plain {
 		fail = func(w http.ResponseWriter, r *http.Request, status int, msg string, err error) {
@@ -55,22 +49,21 @@ func (s *server) lookup(w http.ResponseWriter, r *http.Request, plain bool) (cac
 	key := r.URL.Query().Get("key")
 	if key == "" {
 		fail(w, r, http.StatusBadRequest, "Missing key parameter.", nil)
-		return item, false
+		return cache.EntryInfo{}, false
 	}
-	if !utf8.ValidString(key) || strings.ContainsRune(key, 0) {
-		fail(w, r, http.StatusNotFound, "No entry has this key: keys are valid UTF-8 without NUL.", nil)
-		return item, false
-	}
-	err := s.db.WithContext(r.Context()).Where(clause.Eq{Column: column("key"), Value: key}).Take(&item).Error
+	e, found, err := cache.Inspect(s.db.WithContext(r.Context()), key)
 	switch {
-	case errors.Is(err, gorm.ErrRecordNotFound):
-		fail(w, r, http.StatusNotFound, fmt.Sprintf("No entry under key %q: it was deleted, or never set.", key), nil)
-		return item, false
+	case errors.Is(err, cache.ErrInvalidKey):
+		fail(w, r, http.StatusNotFound, "No entry has this key: keys are valid UTF-8 without NUL, at most 255 characters.", nil)
+		return e, false
 	case err != nil:
 		fail(w, r, http.StatusInternalServerError, "Could not read the entry.", fmt.Errorf("cacheadmin: entry %q: %w", key, err))
-		return item, false
+		return e, false
+	case !found:
+		fail(w, r, http.StatusNotFound, fmt.Sprintf("No entry under key %q: it was deleted, or never set.", key), nil)
+		return e, false
 	}
-	return item, true
+	return e, true
 }
 
 func (s *server) entry(w http.ResponseWriter, r *http.Request) {
@@ -82,12 +75,12 @@ func (s *server) entry(w http.ResponseWriter, r *http.Request) {
 	d := entryData{
 		Key:     item.Key,
 		ID:      item.ID,
-		Status:  statusOf(item.ExpiresAt, now),
+		Status:  string(item.Status),
 		Created: makeStamp(item.CreatedAt, now),
 		Updated: makeStamp(item.UpdatedAt, now),
-		Size:    humanSize(int64(len(item.Value))),
+		Size:    humanSize(item.Size),
 		RawURL:  "entry/raw?key=" + queryEscape(item.Key),
-		Back:    listState{Status: statusAll},
+		Back:    listState{Status: cache.StatusAll},
 	}
 	if item.ExpiresAt != nil {
 		e := makeStamp(*item.ExpiresAt, now)

@@ -39,6 +39,11 @@ type Options struct {
 	// Defaults to 50.
 	PageSize int
 
+	// Table names the cache table, for a cache kept in a table of its own
+	// (as with db.Table). Defaults to "": the table of db's session,
+	// cached_items unless db was made with db.Table.
+	Table string
+
 	// Title is the page heading and the start of every page title.
 	// Defaults to "Cache".
 	Title string
@@ -129,6 +134,10 @@ func newServer(db *gorm.DB, opts Options, now func() time.Time) (*server, error)
 	opts.PageSize = min(opts.PageSize, maxPageSize)
 	if opts.Title == "" {
 		opts.Title = defaultTitle
+	}
+	if opts.Table != "" && db != nil {
+		// A session, so that each request starts from the same statement.
+		db = db.Table(opts.Table).Session(&gorm.Session{})
 	}
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {

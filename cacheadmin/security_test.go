@@ -126,6 +126,6 @@ func TestSecurityUnauthorizedSeesNothing(t *testing.T) {
 		}
 		st, err := cache.Stats(b.DB)
 		require.NoError(t, err)
-		require.Equal(t, cache.Statistics{Total: 2, Expired: 1, Forever: 1}, st, "an unauthorized request wrote")
+		require.Equal(t, cache.Statistics{Total: 2, Live: 1, Expired: 1, Forever: 1}, st, "an unauthorized request wrote")
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	cache "github.com/gormcache/cache"
+	"github.com/gormcache/cache/internal/cachetest"
 )
 
 func TestAdminServesWithToken(t *testing.T) {
@@ -89,4 +90,10 @@ func TestAdminServesWithToken(t *testing.T) {
 			require.False(t, strings.Contains(stderr.String(), "panic"), stderr.String())
 		})
 	}
+}
+
+func TestAdminRefusesJSON(t *testing.T) {
+	t.Parallel()
+	b := cachetest.SQLite(t)
+	requireFail(t, gc(t, b.DSN, "admin", "--json"), 2, "admin: --json does not apply")
 }

@@ -11,6 +11,8 @@ require (
 	gorm.io/gorm v1.31.2
 )
 
+require gorm.io/plugin/dbresolver v1.6.2 // indirect
+
 require (
 	filippo.io/edwards25519 v1.1.0 // indirect
 	github.com/go-sql-driver/mysql v1.8.1 // indirect
