@@ -17,7 +17,6 @@ require (
 	filippo.io/edwards25519 v1.1.0 // indirect
 	github.com/go-sql-driver/mysql v1.8.1 // indirect
 	gorm.io/driver/mysql v1.6.0 // indirect
-	gorm.io/plugin/dbresolver v1.6.2 // indirect
 )
 
 require (
