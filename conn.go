@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -116,6 +117,68 @@ func (r runner) query(s *dialect.Stmt, args ...any) (rows, error) {
 	return rows{Rows: rs}, err
 }
 
+// again runs a write again when MySQL chose it as a deadlock victim:
+// InnoDB's next-key locks make concurrent upserts of one key deadlock now
+// and then, and MySQL then rolls back the statement and asks for a retry.
+// Inside the caller's transaction, which the deadlock rolled back whole, the
+// error is returned. A value MySQL refuses for the JSON column becomes
+// ErrInvalidValue.
+func (r runner) again(fn func() (int64, int64, error)) (int64, int64, error) {
+	for i := 0; ; i++ {
+		n, id, err := fn()
+		if r.d.RefusedValue(err) {
+			return n, id, fmt.Errorf("%w: %w", ErrInvalidValue, err)
+		}
+		if err == nil || i == 9 || !r.d.Retryable(err) || r.inTx() || r.ctx.Err() != nil {
+			return n, id, err
+		}
+	}
+}
+
+// inTx reports whether the session runs in a transaction.
+func (r runner) inTx() bool {
+	_, ok := r.db.Statement.ConnPool.(gorm.TxCommitter)
+	return ok
+}
+
+// execID runs a statement and returns the number of rows it affected and
+// the insert id the server reported (MySQL's OK packet).
+func (r runner) execID(s *dialect.Stmt, args ...any) (rows, id int64, err error) {
+	return r.again(func() (int64, int64, error) { return r.execID1(s, args...) })
+}
+
+func (r runner) execID1(s *dialect.Stmt, args ...any) (rows, id int64, err error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, 0, err
+	}
+	var res sql.Result
+	if r.viaGORM {
+		wr := gorm.WithResult()
+		tx := r.session().Clauses(wr).Exec(s.Portable, args...)
+		if tx.Error != nil {
+			return 0, 0, tx.Error
+		}
+		if res = wr.Result; res == nil { // DryRun
+			return 0, 0, nil
+		}
+	} else {
+		begin := time.Now()
+		res, err = r.fastResult(s, args)
+		if err == nil {
+			rows, err = res.RowsAffected()
+		}
+		r.trace(begin, s, rows, err)
+		if err != nil {
+			return 0, 0, err
+		}
+	}
+	if rows, err = res.RowsAffected(); err != nil {
+		return 0, 0, err
+	}
+	id, err = res.LastInsertId()
+	return rows, id, err
+}
+
 // execOnce runs a statement and returns the number of rows it affected.
 func (r runner) execOnce(s *dialect.Stmt, args ...any) (int64, error) {
 	if err := r.ctx.Err(); err != nil {
@@ -182,58 +245,58 @@ func (r runner) trace(begin time.Time, s *dialect.Stmt, rows int64, err error) {
 }
 
 func (r runner) fastQuery(s *dialect.Stmt, args []any) (*sql.Rows, error) {
+	return fastRun(r, s,
+		func(st *sql.Stmt) (*sql.Rows, error) { return st.QueryContext(r.ctx, args...) },
+		func(p gorm.ConnPool) (*sql.Rows, error) { return p.QueryContext(r.ctx, s.Native, args...) })
+}
+
+func (r runner) fastExec(s *dialect.Stmt, args []any) (int64, error) {
+	res, err := r.fastResult(s, args)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (r runner) fastResult(s *dialect.Stmt, args []any) (sql.Result, error) {
+	if st := r.parentStmt(s); st != nil {
+		// The pool's statement, prepared on the transaction's connection
+		// once and reused after.
+		txst := r.db.Statement.ConnPool.(*sql.Tx).StmtContext(r.ctx, st)
+		defer txst.Close()
+		return txst.ExecContext(r.ctx, args...)
+	}
+	return fastRun(r, s,
+		func(st *sql.Stmt) (sql.Result, error) { return st.ExecContext(r.ctx, args...) },
+		func(p gorm.ConnPool) (sql.Result, error) { return p.ExecContext(r.ctx, s.Native, args...) })
+}
+
+// fastRun runs s on the session's connection: through the pool's prepared
+// statement where the dialect prepares (viaStmt), else as text (direct). A
+// statement closed while in use runs as text; a closed pool's statements
+// are dropped. The functions do not escape, so they cost no allocation.
+func fastRun[T any](r runner, s *dialect.Stmt, viaStmt func(*sql.Stmt) (T, error), direct func(gorm.ConnPool) (T, error)) (T, error) {
 	pool := r.db.Statement.ConnPool
 	db, ok := pool.(*sql.DB)
 	if !ok || s.ID < 0 || !r.d.Prepare {
-		return pool.QueryContext(r.ctx, s.Native, args...)
+		return direct(pool)
 	}
 	st, err := preparedFor(db).get(r.ctx, r.d, s)
 	if err == nil {
-		var rows *sql.Rows
-		rows, err = st.QueryContext(r.ctx, args...)
+		var v T
+		v, err = viaStmt(st)
 		if isStmtClosed(err) { // evicted while in use: run it unprepared
-			rows, err = db.QueryContext(r.ctx, s.Native, args...)
+			v, err = direct(db)
 		}
 		if err == nil {
-			return rows, nil
+			return v, nil
 		}
 	}
 	if isDBClosed(err) {
 		forget(db)
 	}
-	return nil, err
-}
-
-func (r runner) fastExec(s *dialect.Stmt, args []any) (int64, error) {
-	pool := r.db.Statement.ConnPool
-	var (
-		res sql.Result
-		err error
-	)
-	if db, ok := pool.(*sql.DB); ok && s.ID >= 0 && r.d.Prepare {
-		var st *sql.Stmt
-		if st, err = preparedFor(db).get(r.ctx, r.d, s); err == nil {
-			res, err = st.ExecContext(r.ctx, args...)
-			if isStmtClosed(err) {
-				res, err = db.ExecContext(r.ctx, s.Native, args...)
-			}
-		}
-		if isDBClosed(err) {
-			forget(db)
-		}
-	} else if st := r.parentStmt(s); st != nil {
-		// The pool's statement, prepared on the transaction's connection
-		// once and reused after.
-		txst := pool.(*sql.Tx).StmtContext(r.ctx, st)
-		res, err = txst.ExecContext(r.ctx, args...)
-		_ = txst.Close()
-	} else {
-		res, err = pool.ExecContext(r.ctx, s.Native, args...)
-	}
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
+	var zero T
+	return zero, err
 }
 
 // parentStmt returns, inside a transaction that inTx began on a pool, the
@@ -368,4 +431,12 @@ func isDBClosed(err error) bool {
 
 func isStmtClosed(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "sql: statement is closed")
+}
+
+// timeArg passes an optional time as a query argument.
+func timeArg(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return *t
 }

@@ -1,6 +1,10 @@
 package cache
 
-import "errors"
+import (
+	"context"
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors. Every error a function of this package returns is wrapped
 // with the operation and key (for example `cache: set "k": ...`); test for
@@ -15,8 +19,10 @@ var (
 	// ErrInvalidValue is returned when a value cannot be stored as JSON:
 	// json.Marshal fails (NaN, ±Inf, channels, funcs), or the JSON holds
 	// what PostgreSQL's jsonb cannot store (a \u0000 character, an unpaired
-	// surrogate, invalid UTF-8, a number beyond numeric's range). SQLite
-	// refuses the same values, so both databases accept the same ones.
+	// surrogate, invalid UTF-8, a number beyond numeric's range), or arrays
+	// and objects nested deeper than 31 levels, which MariaDB's JSON column
+	// refuses. Every database refuses the same values, so all accept the
+	// same ones.
 	ErrInvalidValue = errors.New("cache: invalid value")
 
 	// ErrInvalidExpiration is returned for a zero or out-of-range time
@@ -78,3 +84,17 @@ var (
 	// Nothing reaches the database.
 	ErrInvalidTag = errors.New("cache: invalid tag")
 )
+
+// withContextErr makes err match the context's error with errors.Is when the
+// context is done: drivers report an interrupted call in their own words
+// (SQLite's "database is locked" when a deadline cuts a wait for the write
+// lock short), yet the caller asked for the deadline.
+func withContextErr(ctx context.Context, err error) error {
+	if ctx == nil {
+		return err
+	}
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%w (%w)", cerr, err)
+	}
+	return err
+}

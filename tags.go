@@ -141,7 +141,7 @@ func (o *op) tags() ([]string, error) {
 		return nil, err
 	}
 	if !o.r.d.HasTags() {
-		return nil, errNoTags(o.r.d)
+		return nil, nil // no write can tag an entry there
 	}
 	rows, err := o.r.query(o.r.d.Stmt(dialect.TagsOf), o.key, clock())
 	if err != nil {

@@ -40,7 +40,7 @@ func sideRows(t *testing.T, db *gorm.DB) int64 {
 }
 
 func TestTagsWrites(t *testing.T) {
-	each(t, func(t *testing.T, db *gorm.DB) {
+	eachTagged(t, func(t *testing.T, db *gorm.DB) {
 		tagged := cache.WithTags(db, "b", "a", "b", "A")
 		require.NoError(t, cache.Cached(tagged, "k").Set(1))
 		require.Equal(t, []string{"A", "a", "b"}, tagsOf(t, db, "k"), "distinct, byte order, case-sensitive")
@@ -133,7 +133,7 @@ func TestTagsWrites(t *testing.T) {
 }
 
 func TestInvalidateTagsExact(t *testing.T) {
-	each(t, func(t *testing.T, db *gorm.DB) {
+	eachTagged(t, func(t *testing.T, db *gorm.DB) {
 		require.NoError(t, cache.Cached(cache.WithTags(db, "product:7"), "a").Set(1))
 		require.NoError(t, cache.Cached(cache.WithTags(db, "product:7", "catalog"), "b").Set(1, cache.In(-time.Minute)))
 		require.NoError(t, cache.Cached(cache.WithTags(db, "product:70"), "c").Set(1))
@@ -158,7 +158,7 @@ func TestInvalidateTagsExact(t *testing.T) {
 }
 
 func TestInvalidTags(t *testing.T) {
-	each(t, func(t *testing.T, db *gorm.DB) {
+	eachTagged(t, func(t *testing.T, db *gorm.DB) {
 		many := make([]string, 33)
 		for i := range many {
 			many[i] = fmt.Sprint("t", i)
@@ -190,7 +190,7 @@ func TestInvalidTags(t *testing.T) {
 }
 
 func TestInvalidateTagsInTransaction(t *testing.T) {
-	each(t, func(t *testing.T, db *gorm.DB) {
+	eachTagged(t, func(t *testing.T, db *gorm.DB) {
 		require.NoError(t, cache.Cached(cache.WithTags(db, "t"), "a").Set(1))
 		rollback := errors.New("rollback")
 		err := db.Transaction(func(tx *gorm.DB) error {
@@ -227,7 +227,7 @@ func TestInvalidateTagsInTransaction(t *testing.T) {
 // commits after InvalidateTags (here: after its transaction began and
 // deleted) keeps its entry.
 func TestInvalidateTagsLaterWriteKept(t *testing.T) {
-	each(t, func(t *testing.T, db *gorm.DB) {
+	eachTagged(t, func(t *testing.T, db *gorm.DB) {
 		if db.Dialector.Name() == "sqlite" {
 			t.Skip("SQLite runs one writer at a time: no write interleaves")
 		}
@@ -249,7 +249,7 @@ func TestInvalidateTagsLaterWriteKept(t *testing.T) {
 }
 
 func TestTagsConcurrentWriters(t *testing.T) {
-	each(t, func(t *testing.T, db *gorm.DB) {
+	eachTagged(t, func(t *testing.T, db *gorm.DB) {
 		const writers, rounds = 4, 25
 		var wg sync.WaitGroup
 		errs := make(chan error, writers+1)
@@ -303,7 +303,7 @@ func TestTagsConcurrentWriters(t *testing.T) {
 }
 
 func TestDeletePrefix(t *testing.T) {
-	each(t, func(t *testing.T, db *gorm.DB) {
+	eachTagged(t, func(t *testing.T, db *gorm.DB) {
 		keys := []string{"user:1", "user:10", "user:2", "User:3", "user", "users", "user:%", "user:_x",
 			`user:\`, "user:é", "user:\U0010FFFF", "usez", "a", "user;"}
 		for _, k := range keys {
@@ -351,7 +351,7 @@ func TestDeletePrefix(t *testing.T) {
 }
 
 func TestDeletePrefixOtherTable(t *testing.T) {
-	each(t, func(t *testing.T, db *gorm.DB) {
+	eachTagged(t, func(t *testing.T, db *gorm.DB) {
 		other := db.Table("prefix_cache")
 		require.NoError(t, cache.AutoMigrate(other))
 		require.NoError(t, cache.Cached(other, "p:1").Set(1))
@@ -422,7 +422,7 @@ func TestDeletePrefixUsesKeyIndex(t *testing.T) {
 }
 
 func TestListAndInspectTags(t *testing.T) {
-	each(t, func(t *testing.T, db *gorm.DB) {
+	eachTagged(t, func(t *testing.T, db *gorm.DB) {
 		require.NoError(t, cache.Cached(cache.WithTags(db, "b", "a"), "k1").Set(1))
 		require.NoError(t, cache.Cached(cache.WithTags(db, "b"), "k2").Set(2))
 		require.NoError(t, cache.Cached(db, "k3").Set(3))
@@ -442,5 +442,34 @@ func TestListAndInspectTags(t *testing.T) {
 		info, _, err = cache.Inspect(db, "k3")
 		require.NoError(t, err)
 		require.Nil(t, info.Tags)
+	})
+}
+
+// eachTagged runs fn as each does, on the databases whose dialect has the
+// statements of tags, DeletePrefix and Trim. On the others (MySQL, for now)
+// it checks instead that every one of those operations fails, and writes
+// nothing.
+func eachTagged(t *testing.T, fn func(t *testing.T, db *gorm.DB)) {
+	t.Helper()
+	each(t, func(t *testing.T, db *gorm.DB) {
+		if db.Dialector.Name() != "mysql" {
+			fn(t, db)
+			return
+		}
+		tagged := cache.WithTags(db, "t")
+		require.ErrorContains(t, cache.Cached(tagged, "k").Set(1), "not supported on mysql")
+		_, err := cache.Cached(tagged, "k").Increment(1)
+		require.ErrorContains(t, err, "not supported on mysql")
+		require.ErrorContains(t, cache.SetMany(tagged, map[string]any{"k": 1}), "not supported on mysql")
+		tags, err := cache.Cached(db, "k").Tags()
+		require.NoError(t, err, "no entry has tags there")
+		require.Nil(t, tags)
+		_, err = cache.InvalidateTags(db, "t")
+		require.ErrorContains(t, err, "not supported on mysql")
+		_, err = cache.DeletePrefix(db, "k")
+		require.ErrorContains(t, err, "not supported on mysql")
+		_, err = cache.Trim(db, cache.Limits{})
+		require.ErrorContains(t, err, "not supported on mysql")
+		require.Zero(t, countRows(t, db))
 	})
 }

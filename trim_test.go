@@ -30,7 +30,7 @@ func keysLeft(t *testing.T, db *gorm.DB) []string {
 }
 
 func TestTrim(t *testing.T) {
-	each(t, func(t *testing.T, db *gorm.DB) {
+	eachTagged(t, func(t *testing.T, db *gorm.DB) {
 		base := time.Now().Add(-time.Hour)
 		for i := range 10 {
 			k := fmt.Sprint("k", i)
@@ -77,7 +77,7 @@ func TestTrim(t *testing.T) {
 }
 
 func TestTrimMaxBytes(t *testing.T) {
-	each(t, func(t *testing.T, db *gorm.DB) {
+	eachTagged(t, func(t *testing.T, db *gorm.DB) {
 		base := time.Now().Add(-time.Hour)
 		// Each entry: a 2-byte key and a 10-byte JSON string ("12345678").
 		// On PostgreSQL jsonb stores a short string in more bytes.
@@ -105,7 +105,7 @@ func TestTrimMaxBytes(t *testing.T) {
 }
 
 func TestTrimBatchesAndTags(t *testing.T) {
-	each(t, func(t *testing.T, db *gorm.DB) {
+	eachTagged(t, func(t *testing.T, db *gorm.DB) {
 		// More entries than a batch on SQLite (1000): the walk by id crosses
 		// batches.
 		values := make(map[string]any, 2500)
@@ -142,7 +142,7 @@ func TestTrimBatchesAndTags(t *testing.T) {
 // TestTrimConcurrentWriters: entries written while Trim runs are newer than
 // its cutoff and stay; Trim and the writers all succeed.
 func TestTrimConcurrentWriters(t *testing.T) {
-	each(t, func(t *testing.T, db *gorm.DB) {
+	eachTagged(t, func(t *testing.T, db *gorm.DB) {
 		values := make(map[string]any, 3000)
 		for i := range 3000 {
 			values[fmt.Sprint("old", i)] = i
@@ -182,7 +182,7 @@ func TestTrimConcurrentWriters(t *testing.T) {
 }
 
 func TestRunTrim(t *testing.T) {
-	each(t, func(t *testing.T, db *gorm.DB) {
+	eachTagged(t, func(t *testing.T, db *gorm.DB) {
 		require.Error(t, cache.RunTrim(context.Background(), db, 0, cache.Limits{}))
 		require.Error(t, cache.RunTrim(context.Background(), db, time.Second, cache.Limits{MaxAge: -1}))
 		for i := range 5 {

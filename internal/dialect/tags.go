@@ -74,10 +74,15 @@ func (d *Dialect) InOneStatement() bool { return d.Name == "postgres" }
 // PostgreSQL the column's collation decides (KeyCollation).
 func (d *Dialect) ByteOrderedKeys() bool { return d.Name != "postgres" }
 
-// tagMigrations creates the side table. Its primary key (key, tag) serves
-// the tagged writes, which replace one key's rows; the unique (tag, key)
-// index serves InvalidateTags.
-func (d *Dialect) tagMigrations(unlogged bool) []string {
+// TagMigrations returns the statements that create the side table, which
+// AutoMigrate runs when the table does not exist yet; none on a database
+// without tag statements. Its primary key (key, tag) serves the tagged
+// writes, which replace one key's rows; the unique (tag, key) index serves
+// InvalidateTags.
+func (d *Dialect) TagMigrations(unlogged bool) []string {
+	if !d.HasTags() {
+		return nil
+	}
 	m := []string{d.onTable(`CREATE TABLE IF NOT EXISTS "cached_items_tags" (` +
 		`"key" varchar(255) NOT NULL, "tag" varchar(255) NOT NULL, ` +
 		`PRIMARY KEY ("key", "tag"), UNIQUE ("tag", "key"))`)}
@@ -226,6 +231,9 @@ const trimBatch = `DELETE FROM "cached_items" WHERE "id" > ? AND "id" <= ? AND `
 func HasTag(name string) string {
 	if isPostgres(name) {
 		return `COALESCE(jsonb_exists("tags", ?), false)`
+	}
+	if isMySQL(name) {
+		return "COALESCE(JSON_CONTAINS(`tags`, JSON_QUOTE(?)), false)"
 	}
 	return `EXISTS (SELECT 1 FROM json_each("tags") AS "j" WHERE "j"."value" = ?)`
 }
