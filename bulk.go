@@ -154,7 +154,7 @@ func SetMany(db *gorm.DB, values map[string]any, exp ...Expiration) error {
 				return err
 			}
 			if ts != nil {
-				if err := syncTags(r, mustJSON(keys[lo:hi])); err != nil {
+				if err := syncTags(r, keys[lo:hi]); err != nil {
 					return err
 				}
 			}

@@ -227,7 +227,7 @@ func (o *op) storeCount(id dialect.ID, b []byte, exp []Expiration) (int64, error
 	}
 	nowArg := any(now) // boxed once for both timestamps
 	if id == dialect.Add && o.r.d.InsertID {
-		return o.r.addByInsertID(o.key, string(b), timeArg(at), nowArg)
+		return o.r.addByInsertID(o.r.d.Stmt(id), o.key, string(b), timeArg(at), nowArg, nowArg)
 	}
 	return o.r.exec(o.r.d.Stmt(id), o.key, string(b), timeArg(at), nowArg, nowArg)
 }
@@ -242,22 +242,7 @@ func (o *op) increment(delta int64, exp []Expiration) (int64, error) {
 	// entry vanished in between, or now holds an integer that delta does
 	// not overflow (a concurrent Set), the increment is tried again.
 	for {
-		var (
-			n  int64
-			ok bool
-		)
-		if o.r.d.InsertID {
-			if ts, terr := sessionTags(o.r.db); terr != nil || ts != nil {
-				if terr == nil {
-					terr = errNoTags(o.r.d)
-				}
-				return 0, terr
-			}
-			nowArg := any(now) // boxed once for both timestamps
-			n, ok, err = o.r.incrementByInsertID(o.key, delta, timeArg(at), nowArg)
-		} else {
-			n, ok, err = o.incrementOnce(delta, at, now)
-		}
+		n, ok, err := o.incrementOnce(delta, at, now)
 		if err != nil || ok || o.r.dryRun() {
 			return n, err
 		}

@@ -24,8 +24,8 @@ func (r runner) touch(at, now any, key string) (int64, error) {
 
 // addByInsertID runs Add on MySQL and returns 1 when it wrote: a changed
 // row (a replaced expired entry), or an inserted one.
-func (r runner) addByInsertID(key, value string, at, now any) (int64, error) {
-	rows, id, err := r.execID(r.d.Stmt(dialect.Add), key, value, at, now, now)
+func (r runner) addByInsertID(s *dialect.Stmt, args ...any) (int64, error) {
+	rows, id, err := r.execID(s, args...)
 	if err != nil || !(rows == 2 || rows == 1 && id != 0) {
 		return 0, err
 	}
@@ -36,8 +36,9 @@ func (r runner) addByInsertID(key, value string, at, now any) (int64, error) {
 // changed: the increment was refused, or delta is 0 and the row was left as
 // it was (or, under clientFoundRows, was inserted holding 0), which the
 // caller tells apart by reading the value.
-func (r runner) incrementByInsertID(key string, delta int64, at, now any) (n int64, ok bool, err error) {
-	rows, id, err := r.execID(r.d.Stmt(dialect.Increment), key, delta, at, now, now)
+// s is Increment or IncrementTagged; args are its arguments.
+func (r runner) incrementByInsertID(s *dialect.Stmt, delta int64, args ...any) (n int64, ok bool, err error) {
+	rows, id, err := r.execID(s, args...)
 	switch {
 	case err != nil:
 		return 0, false, err

@@ -195,10 +195,15 @@ func (o *op) storeTagged(id dialect.ID, b []byte, at *time.Time, now time.Time, 
 	o.r.prepareAhead(tid, dialect.SyncTagsDelete, dialect.SyncTagsInsert)
 	err := inTx(o.r, true, func(r runner) error {
 		var err error
-		if n, err = r.exec(r.d.Stmt(tid), args...); err != nil {
+		if tid == dialect.AddTagged && r.d.InsertID {
+			n, err = r.addByInsertID(r.d.Stmt(tid), args...)
+		} else {
+			n, err = r.exec(r.d.Stmt(tid), args...)
+		}
+		if err != nil {
 			return err
 		}
-		return syncTags(r, keyJSON(o.key))
+		return syncTags(r, []string{o.key})
 	})
 	return n, err
 }
@@ -212,6 +217,9 @@ func (o *op) incrementOnce(delta int64, at *time.Time, now time.Time) (int64, bo
 	}
 	nowArg := any(now) // boxed once for both timestamps
 	if ts == nil {
+		if o.r.d.InsertID {
+			return o.r.incrementByInsertID(o.r.d.Stmt(dialect.Increment), delta, o.key, delta, timeArg(at), nowArg, nowArg)
+		}
 		return o.queryInt(o.r.d.Stmt(dialect.Increment), o.key, delta, timeArg(at), nowArg, nowArg)
 	}
 	if !o.r.d.HasTags() {
@@ -227,30 +235,38 @@ func (o *op) incrementOnce(delta int64, at *time.Time, now time.Time) (int64, bo
 	)
 	o.r.prepareAhead(dialect.SyncTagsDelete, dialect.SyncTagsInsert)
 	err = inTx(o.r, true, func(r runner) error {
+		var err error
+		if r.d.InsertID {
+			// Synced even when ok is false: under clientFoundRows an entry
+			// created holding 0 reports no change.
+			if n, ok, err = r.incrementByInsertID(r.d.Stmt(dialect.IncrementTagged), delta, args...); err != nil {
+				return err
+			}
+			return syncTags(r, []string{o.key})
+		}
 		in := *o
 		in.r = r
-		var err error
 		if n, ok, err = in.queryInt(r.d.Stmt(dialect.IncrementTagged), args...); err != nil || !ok {
 			return err
 		}
-		return syncTags(r, keyJSON(o.key))
+		return syncTags(r, []string{o.key})
 	})
 	return n, ok, err
 }
 
-// syncTags brings the side rows of keys (a JSON array) in line with their
-// entries' tags, on databases where the write could not.
-func syncTags(r runner, keys string) error {
-	if _, err := r.exec(r.d.Stmt(dialect.SyncTagsDelete), keys); err != nil {
-		return err
+// syncTags brings the side rows of keys in line with their entries' tags,
+// on databases where the write could not.
+func syncTags(r runner, keys []string) error {
+	for _, id := range []dialect.ID{dialect.SyncTagsDelete, dialect.SyncTagsInsert} {
+		s, args, err := r.d.Many(id, keys, jsonKeys(keys))
+		if err != nil {
+			return err
+		}
+		if _, err := r.exec(s, args...); err != nil {
+			return err
+		}
 	}
-	_, err := r.exec(r.d.Stmt(dialect.SyncTagsInsert), keys)
-	return err
-}
-
-func keyJSON(k string) string {
-	b, _ := json.Marshal([]string{k}) // a checked key always encodes
-	return string(b)
+	return nil
 }
 
 // InvalidateTags deletes every entry, live or expired, that carries any of
@@ -294,12 +310,18 @@ func (o *op) invalidate(tags []string) (int64, error) {
 				}
 				continue
 			}
-			n, err := r.exec(r.d.Stmt(dialect.InvalidateTags), chunk, chunk)
+			tags := list[lo:min(lo+chunkSize, len(list))]
+			s, args, _ := r.d.Many(dialect.InvalidateTags, tags, func() (string, error) { return chunk, nil })
+			if !r.d.ListKeys() {
+				args = append(args, chunk) // the JSON array twice
+			}
+			n, err := r.exec(s, args...)
 			total += n
 			if err != nil {
 				return err
 			}
-			if _, err := r.exec(r.d.Stmt(dialect.InvalidateTagsSweep), chunk); err != nil {
+			s, args, _ = r.d.Many(dialect.InvalidateTagsSweep, tags, func() (string, error) { return chunk, nil })
+			if _, err := r.exec(s, args...); err != nil {
 				return err
 			}
 		}

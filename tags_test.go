@@ -445,31 +445,8 @@ func TestListAndInspectTags(t *testing.T) {
 	})
 }
 
-// eachTagged runs fn as each does, on the databases whose dialect has the
-// statements of tags, DeletePrefix and Trim. On the others (MySQL, for now)
-// it checks instead that every one of those operations fails, and writes
-// nothing.
+// eachTagged runs fn as each does.
 func eachTagged(t *testing.T, fn func(t *testing.T, db *gorm.DB)) {
 	t.Helper()
-	each(t, func(t *testing.T, db *gorm.DB) {
-		if db.Dialector.Name() != "mysql" {
-			fn(t, db)
-			return
-		}
-		tagged := cache.WithTags(db, "t")
-		require.ErrorContains(t, cache.Cached(tagged, "k").Set(1), "not supported on mysql")
-		_, err := cache.Cached(tagged, "k").Increment(1)
-		require.ErrorContains(t, err, "not supported on mysql")
-		require.ErrorContains(t, cache.SetMany(tagged, map[string]any{"k": 1}), "not supported on mysql")
-		tags, err := cache.Cached(db, "k").Tags()
-		require.NoError(t, err, "no entry has tags there")
-		require.Nil(t, tags)
-		_, err = cache.InvalidateTags(db, "t")
-		require.ErrorContains(t, err, "not supported on mysql")
-		_, err = cache.DeletePrefix(db, "k")
-		require.ErrorContains(t, err, "not supported on mysql")
-		_, err = cache.Trim(db, cache.Limits{})
-		require.ErrorContains(t, err, "not supported on mysql")
-		require.Zero(t, countRows(t, db))
-	})
+	each(t, fn)
 }

@@ -99,7 +99,12 @@ func (o *op) trim(l Limits) (int64, error) {
 	}
 	if l.MaxAge > 0 || cut != "" {
 		if cut == "" {
-			cut = "0001-01-01 00:00:00+00:00" // before every entry, as text on either database
+			// Before every entry, as text on every database (MySQL's
+			// DATETIME takes no offset).
+			cut = "0001-01-01 00:00:00+00:00"
+			if o.r.d.InsertID {
+				cut = "0001-01-01 00:00:00"
+			}
 		}
 		n, err := o.trimBatches(ageLimit, cut, cutID, batch)
 		total += n

@@ -385,6 +385,9 @@ func (d *Dialect) SetMany(n int, tagged bool) Stmt {
 	}
 	if tagged {
 		head, row = insertTaggedCols, d.taggedRow
+		if d.InsertID {
+			head = myInsertTagged
+		}
 	}
 	var b strings.Builder
 	b.Grow(len(head) + (len(row)+2)*n + len(tail))
@@ -520,6 +523,7 @@ func (d *Dialect) onTable(q string) string {
 	}
 	q = strings.ReplaceAll(q, quotedTable, d.quoted(`"`))
 	q = strings.ReplaceAll(q, quotedTagsTable, d.quotedTags(`"`))
+	q = strings.ReplaceAll(q, "`"+Table+tagsSuffix+"`", d.quotedTags("`"))
 	return strings.ReplaceAll(q, "`"+Table+"`", d.quoted("`"))
 }
 

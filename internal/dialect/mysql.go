@@ -43,23 +43,11 @@ var mysql = build("mysql", false, true, 5000, map[ID]string{
 	// Add replaces only an expired row, as a fresh entry. Inserted: one
 	// affected row and a new id; replaced: two affected rows (created_at
 	// always changes); kept: 0, or 1 under clientFoundRows with insert id 0.
-	Add: myInsert + "(?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE " +
-		"`value` = IF(" + myExpired + ", VALUES(`value`), `value`), " +
-		"`created_at` = IF(" + myExpired + ", VALUES(`created_at`), `created_at`), " +
-		"`updated_at` = IF(" + myExpired + ", VALUES(`updated_at`), `updated_at`), " +
-		"`expires_at` = IF(" + myExpired + ", VALUES(`expires_at`), `expires_at`)",
+	Add: myInsert + "(?, ?, ?, ?, ?)" + myAddTail,
 	// A missing or expired entry becomes a fresh one holding delta; a live
 	// one keeps its expiry. A refused increment assigns every column its
 	// own value, so nothing changes and LAST_INSERT_ID is not called.
-	Increment: myInsert + "(?, CAST(CAST(? AS SIGNED) AS CHAR), ?, ?, ?) ON DUPLICATE KEY UPDATE " +
-		"`created_at` = IF(" + myExpired + ", VALUES(`created_at`), `created_at`), " +
-		"`updated_at` = IF(" + myExpired + " OR " + myNull + " OR " + myFits + ", VALUES(`updated_at`), `updated_at`), " +
-		"`value` = CASE WHEN " + myExpired + " OR " + myNull + " THEN " +
-		strings.Replace(myResult, "%s", "CAST(VALUES(`value`) AS SIGNED)", 1) +
-		" WHEN " + myFits + " THEN " +
-		strings.Replace(myResult, "%s", "CAST(`value` AS SIGNED) + CAST(VALUES(`value`) AS SIGNED)", 1) +
-		" ELSE `value` END, " +
-		"`expires_at` = IF(" + myExpired + ", VALUES(`expires_at`), `expires_at`)",
+	Increment: myInsert + "(?, CAST(CAST(? AS SIGNED) AS CHAR), ?, ?, ?)" + myIncrementTail,
 	ReadRaw: "SELECT `value` FROM `cached_items` WHERE `key` = ?",
 	// LAST_INSERT_ID(id) marks a matched row: the insert id is its id, or
 	// 0 when no row matched, whether or not a column changed.
@@ -84,9 +72,35 @@ const myCounts = "COUNT(*) AS `total`, COUNT(CASE WHEN `expires_at` < ? THEN 1 E
 	"COUNT(CASE WHEN `expires_at` >= ? THEN 1 END) AS `unexpired`, " +
 	"COUNT(CASE WHEN `expires_at` IS NULL THEN 1 END) AS `forever`"
 
-// mySetTail is Set's (and SetMany's) conflict clause.
+// mySetTail is Set's (and SetMany's) conflict clause. An untagged write
+// inserts no tags, so VALUES(`tags`) is NULL.
 const mySetTail = " ON DUPLICATE KEY UPDATE " +
-	"`value` = VALUES(`value`), `updated_at` = VALUES(`updated_at`), `expires_at` = VALUES(`expires_at`)"
+	"`value` = VALUES(`value`), `updated_at` = VALUES(`updated_at`), `tags` = VALUES(`tags`), " +
+	"`expires_at` = VALUES(`expires_at`)"
+
+// myAddTail is Add's conflict clause: it replaces only an expired row, as
+// a fresh entry.
+const myAddTail = " ON DUPLICATE KEY UPDATE " +
+	"`value` = IF(" + myExpired + ", VALUES(`value`), `value`), " +
+	"`created_at` = IF(" + myExpired + ", VALUES(`created_at`), `created_at`), " +
+	"`updated_at` = IF(" + myExpired + ", VALUES(`updated_at`), `updated_at`), " +
+	"`tags` = IF(" + myExpired + ", VALUES(`tags`), `tags`), " +
+	"`expires_at` = IF(" + myExpired + ", VALUES(`expires_at`), `expires_at`)"
+
+// myIncrementTail is Increment's conflict clause: a missing or expired
+// entry becomes a fresh one holding delta; a live one keeps its expiry and
+// tags. A refused increment assigns every column its own value, so nothing
+// changes and LAST_INSERT_ID is not called.
+var myIncrementTail = " ON DUPLICATE KEY UPDATE " +
+	"`created_at` = IF(" + myExpired + ", VALUES(`created_at`), `created_at`), " +
+	"`updated_at` = IF(" + myExpired + " OR " + myNull + " OR " + myFits + ", VALUES(`updated_at`), `updated_at`), " +
+	"`value` = CASE WHEN " + myExpired + " OR " + myNull + " THEN " +
+	strings.Replace(myResult, "%s", "CAST(VALUES(`value`) AS SIGNED)", 1) +
+	" WHEN " + myFits + " THEN " +
+	strings.Replace(myResult, "%s", "CAST(`value` AS SIGNED) + CAST(VALUES(`value`) AS SIGNED)", 1) +
+	" ELSE `value` END, " +
+	"`tags` = IF(" + myExpired + ", VALUES(`tags`), `tags`), " +
+	"`expires_at` = IF(" + myExpired + ", VALUES(`expires_at`), `expires_at`)"
 
 // KeyMigration returns, on MySQL, a query that AutoMigrate runs after GORM's
 // migration, and its arguments: it returns the ALTER TABLE statement that
@@ -111,4 +125,60 @@ func (d *Dialect) KeyMigration() (string, []any) {
 		"WHERE b.`n` <> (SELECT `COLLATION_NAME` FROM `information_schema`.`COLUMNS` " +
 		"WHERE `TABLE_SCHEMA` = COALESCE(NULLIF(?, ''), DATABASE()) AND `TABLE_NAME` = ? AND `COLUMN_NAME` = 'key')"
 	return d.onTable(q), []any{schema, table}
+}
+
+// The MySQL tag, prefix and trim statements. The side table's columns are
+// copies of the key column (see TagMigrations), so keys and tags compare in
+// its binary NO PAD collation. Keys and tags are passed one "?" each
+// ("IN (?)" is expanded by Many), as GetMany's keys are: a JSON parameter
+// would need JSON_TABLE, whose columns bring their own collation.
+const (
+	myInsertTagged = "INSERT INTO `cached_items` (`key`, `value`, `expires_at`, `created_at`, `updated_at`, `tags`) VALUES "
+	// myCarries is true when the entry row i carries the tag of side row t.
+	myCarries = "COALESCE(JSON_CONTAINS(`i`.`tags`, JSON_QUOTE(`t`.`tag`)), FALSE)"
+	// myNotCarried is true for a side row t whose entry is gone or no
+	// longer carries its tag.
+	myNotCarried = "NOT EXISTS (SELECT 1 FROM `cached_items` AS `i` WHERE `i`.`key` = `t`.`key` AND " + myCarries + ")"
+)
+
+var myTagSQL = map[ID]string{
+	SetTagged: myInsertTagged + "(?, ?, ?, ?, ?, ?)" + mySetTail,
+	// Add and Increment as in mysql above, with the tags of a fresh entry.
+	AddTagged: myInsertTagged + "(?, ?, ?, ?, ?, ?)" + myAddTail,
+	IncrementTagged: myInsertTagged + "(?, CAST(CAST(? AS SIGNED) AS CHAR), ?, ?, ?, ?)" + myIncrementTail,
+	TagsOf:          "SELECT `tags` FROM `cached_items` WHERE `key` = ? AND " + myLive,
+	SyncTagsDelete:  "DELETE `t` FROM `cached_items_tags` AS `t` WHERE `t`.`key` IN (?) AND " + myNotCarried,
+	// JSON_TABLE's column is only read and converted on insert.
+	SyncTagsInsert: "INSERT INTO `cached_items_tags` (`key`, `tag`) SELECT `i`.`key`, `j`.`tag` FROM `cached_items` AS `i`, " +
+		"JSON_TABLE(`i`.`tags`, '$[*]' COLUMNS (`tag` VARCHAR(255) CHARACTER SET utf8mb4 PATH '$')) AS `j` " +
+		"WHERE `i`.`key` IN (?) ON DUPLICATE KEY UPDATE `tag` = VALUES(`tag`)",
+	// Candidates from the side table (the unique (tag, key) index),
+	// checked against the tags column; an entry with two of the tags is
+	// deleted once.
+	InvalidateTags: "DELETE `i` FROM `cached_items_tags` AS `t` JOIN `cached_items` AS `i` ON `i`.`key` = `t`.`key` " +
+		"WHERE `t`.`tag` IN (?) AND " + myCarries,
+	// Run after InvalidateTags in its transaction: the side rows of the
+	// keys that had the tags, whose entries are gone or no longer carry
+	// them. MySQL refuses a subquery on the table a DELETE deletes from,
+	// not a join.
+	InvalidateTagsSweep: "DELETE `t` FROM `cached_items_tags` AS `s` JOIN `cached_items_tags` AS `t` ON `t`.`key` = `s`.`key` " +
+		"WHERE `s`.`tag` IN (?) AND " + myNotCarried,
+	// The key column's binary collation compares code points, which is
+	// byte order in UTF-8: a range scan of the key index.
+	DeletePrefix:     "DELETE FROM `cached_items` WHERE `key` >= ? AND `key` < ?",
+	DeletePrefixScan: "DELETE FROM `cached_items` WHERE `key` >= ? AND `key` < ?",
+	KeyCollation:     "SELECT 1 AS `n`",
+	TrimCutoff: "SELECT CAST(`updated_at` AS CHAR) AS `cut`, `id` FROM (SELECT `updated_at`, `id`, ROW_NUMBER() OVER `w` AS `rn`, " +
+		"SUM(LENGTH(`key`) + LENGTH(`value`)) OVER `w` AS `b` FROM `cached_items` WHERE `updated_at` >= ? " +
+		"WINDOW `w` AS (ORDER BY `updated_at` DESC, `id` DESC)) AS `s` " +
+		"WHERE `rn` > ? OR `b` > ? ORDER BY `updated_at` DESC, `id` DESC LIMIT 1",
+	TrimCutoffCount: "SELECT CAST(`updated_at` AS CHAR) AS `cut`, `id` FROM `cached_items` WHERE `updated_at` >= ? " +
+		"ORDER BY `updated_at` DESC, `id` DESC LIMIT 1 OFFSET ?",
+	TrimNextID: "SELECT `id` FROM `cached_items` WHERE `id` > ? ORDER BY `id` LIMIT 1 OFFSET ?",
+	TrimBatch: "DELETE FROM `cached_items` WHERE `id` > ? AND `id` <= ? AND " +
+		"(`updated_at` < ? OR `updated_at` < ? OR (`updated_at` = ? AND `id` <= ?))",
+	// A single-table DELETE, the only kind that takes LIMIT.
+	TagsSweep: "DELETE FROM `cached_items_tags` WHERE NOT EXISTS (SELECT 1 FROM `cached_items` AS `i` " +
+		"WHERE `i`.`key` = `cached_items_tags`.`key` AND " +
+		"COALESCE(JSON_CONTAINS(`i`.`tags`, JSON_QUOTE(`cached_items_tags`.`tag`)), FALSE)) LIMIT ?",
 }

@@ -27,6 +27,7 @@ const insertTaggedCols = `INSERT INTO "cached_items" ("key", "value", "expires_a
 var taggedRows = map[string]string{
 	"sqlite":   `(?, ?, ?, ?, ?, ?)`,
 	"postgres": `(?, ?, ?, ?, ?, CAST(? AS jsonb))`,
+	"mysql":    `(?, ?, ?, ?, ?, ?)`,
 }
 
 // tagsSuffix names a cache table's side table.
@@ -83,6 +84,14 @@ func (d *Dialect) TagMigrations(unlogged bool) []string {
 	if !d.HasTags() {
 		return nil
 	}
+	if d.InsertID {
+		// Columns copied from the key column, which AutoMigrate has given
+		// its binary NO PAD collation by now: tags are case-sensitive, and
+		// "a" and "a " are two tags and two keys.
+		return []string{d.onTable("CREATE TABLE IF NOT EXISTS `cached_items_tags` " +
+			"(PRIMARY KEY (`key`, `tag`), UNIQUE (`tag`, `key`)) " +
+			"SELECT `key`, `key` AS `tag` FROM `cached_items` WHERE 1 = 0")}
+	}
 	m := []string{d.onTable(`CREATE TABLE IF NOT EXISTS "cached_items_tags" (` +
 		`"key" varchar(255) NOT NULL, "tag" varchar(255) NOT NULL, ` +
 		`PRIMARY KEY ("key", "tag"), UNIQUE ("tag", "key"))`)}
@@ -114,6 +123,7 @@ const pgSync = `WITH "up" AS (%s), ` +
 
 // The tag, prefix and trim statements of each database.
 var tagSQL = map[string]map[ID]string{
+	"mysql": myTagSQL, // mysql.go
 	"sqlite": {
 		SetTagged:       insertTaggedCols + `(?, ?, ?, ?, ?, ?)` + setTail,
 		AddTagged:       insertTaggedCols + `(?, ?, ?, ?, ?, ?)` + addTail,
