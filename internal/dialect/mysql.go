@@ -48,7 +48,7 @@ var mysql = build("mysql", false, true, 5000, map[ID]string{
 	// one keeps its expiry. A refused increment assigns every column its
 	// own value, so nothing changes and LAST_INSERT_ID is not called.
 	Increment: myInsert + "(?, CAST(CAST(? AS SIGNED) AS CHAR), ?, ?, ?)" + myIncrementTail,
-	ReadRaw: "SELECT `value` FROM `cached_items` WHERE `key` = ?",
+	ReadRaw:   "SELECT `value` FROM `cached_items` WHERE `key` = ?",
 	// LAST_INSERT_ID(id) marks a matched row: the insert id is its id, or
 	// 0 when no row matched, whether or not a column changed.
 	Touch: "UPDATE `cached_items` SET `expires_at` = ?, `updated_at` = ?, `id` = LAST_INSERT_ID(`id`) " +
@@ -144,7 +144,7 @@ const (
 var myTagSQL = map[ID]string{
 	SetTagged: myInsertTagged + "(?, ?, ?, ?, ?, ?)" + mySetTail,
 	// Add and Increment as in mysql above, with the tags of a fresh entry.
-	AddTagged: myInsertTagged + "(?, ?, ?, ?, ?, ?)" + myAddTail,
+	AddTagged:       myInsertTagged + "(?, ?, ?, ?, ?, ?)" + myAddTail,
 	IncrementTagged: myInsertTagged + "(?, CAST(CAST(? AS SIGNED) AS CHAR), ?, ?, ?, ?)" + myIncrementTail,
 	TagsOf:          "SELECT `tags` FROM `cached_items` WHERE `key` = ? AND " + myLive,
 	SyncTagsDelete:  "DELETE `t` FROM `cached_items_tags` AS `t` WHERE `t`.`key` IN (?) AND " + myNotCarried,
