@@ -237,9 +237,10 @@ func inTx(r runner, tx bool, fn func(r runner) error) error {
 	if !tx || r.dryRun() { // a dry run executes nothing, BEGIN included
 		return fn(r)
 	}
-	// A transaction that found SQLite's write lock taken rolled back whole,
-	// so it is tried again whole.
-	return r.retryBusy(func() error {
+	// A transaction that found SQLite's write lock taken, or that MySQL
+	// chose as a deadlock victim, rolled back whole, so it is tried again
+	// whole (unless it is the caller's, which is theirs to retry).
+	run := func() error {
 		return r.session().Transaction(func(tx *gorm.DB) error {
 			txr, err := newRunner(tx)
 			if err != nil {
@@ -248,5 +249,11 @@ func inTx(r runner, tx bool, fn func(r runner) error) error {
 			txr.parent, _ = r.db.Statement.ConnPool.(*sql.DB)
 			return fn(txr.withContext(r.ctx))
 		})
-	})
+	}
+	for i := 0; ; i++ {
+		err := r.retryBusy(run)
+		if i == 9 || !r.d.Retryable(err) || r.inTx() || r.ctx.Err() != nil {
+			return err
+		}
+	}
 }
