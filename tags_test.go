@@ -298,7 +298,7 @@ func TestTagsConcurrentWriters(t *testing.T) {
 			tags := tagsOf(t, db, it.Key)
 			for _, tag := range tags {
 				var keys []string
-				require.NoError(t, db.Table("cached_items_tags").Where(`"tag" = ?`, tag).Pluck("key", &keys).Error)
+				require.NoError(t, db.Table("cached_items_tags").Where(map[string]any{"tag": tag}).Pluck("key", &keys).Error)
 				require.Contains(t, keys, it.Key, "tag %q of %q", tag, it.Key)
 			}
 		}

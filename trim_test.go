@@ -17,7 +17,7 @@ import (
 // written sets the entries' UpdatedAt, as if last written at t.
 func written(t *testing.T, db *gorm.DB, at time.Time, keys ...string) {
 	t.Helper()
-	require.NoError(t, db.Model(&cache.CachedItem{}).Where(`"key" IN ?`, keys).
+	require.NoError(t, db.Model(&cache.CachedItem{}).Where(map[string]any{"key": keys}).
 		UpdateColumn("updated_at", at.UTC()).Error)
 }
 
