@@ -15,9 +15,6 @@ import (
 func TestTagsAndPrefixes(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, b cachetest.Backend) {
-		if b.Name == "mysql" {
-			return // no tag, prefix and trim statements on MySQL yet (the core's tests check they fail there)
-		}
 		require.NoError(t, cache.Cached(cache.WithTags(b.DB, "product:7", "a&b"), "p:1").Set(1))
 		require.NoError(t, cache.Cached(cache.WithTags(b.DB, "product:7"), "p:2").Set(2))
 		require.NoError(t, cache.Cached(b.DB, "q:1").Set(3))

@@ -240,9 +240,6 @@ func TestClearExpiredEveryStopsWithTheContext(t *testing.T) {
 func TestTagPrefixTrimCommands(t *testing.T) {
 	t.Parallel()
 	for _, b := range cachetest.Backends(t) {
-		if b.Name == "mysql" {
-			continue // no tag, prefix and trim statements on MySQL yet (the core's tests check they fail there)
-		}
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			a := newApp(func() (*gorm.DB, error) { return b.DB, nil })
