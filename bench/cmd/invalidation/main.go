@@ -1,6 +1,7 @@
 // Command invalidation times gormcache's InvalidateTags, DeletePrefix and
-// Trim on a large table against what they replace, on SQLite and on
-// PostgreSQL (when CACHE_TEST_POSTGRES_DSN is set):
+// Trim on a large table against what they replace, on SQLite, on
+// PostgreSQL (when CACHE_TEST_POSTGRES_DSN is set) and on MySQL (when
+// CACHE_TEST_MYSQL_DSN is set):
 //
 //	go run ./cmd/invalidation            # 1,000,000 rows
 //	go run ./cmd/invalidation -rows 100000
@@ -63,11 +64,24 @@ func run(ctx context.Context, rows, repeat, deletes int) error {
 	} else {
 		fmt.Fprintf(os.Stderr, "skipping PostgreSQL: set %s to run it\n", benchdb.PostgresEnv)
 	}
+	myBase := os.Getenv(benchdb.MySQLEnv)
+	if myBase != "" {
+		dbs = append(dbs, "mysql")
+	} else {
+		fmt.Fprintf(os.Stderr, "skipping MySQL: set %s to run it\n", benchdb.MySQLEnv)
+	}
 	for _, name := range dbs {
 		dsn := filepath.Join(dir, "invalidation.db")
 		if name == "postgres" {
 			var drop func() error
 			if dsn, drop, err = benchdb.NewSchema(ctx, base, "gormcache_bench_invalidation"); err != nil {
+				return err
+			}
+			defer drop() //nolint:errcheck // best effort
+		}
+		if name == "mysql" {
+			var drop func() error
+			if dsn, drop, err = benchdb.NewDatabase(ctx, myBase, "invalidation"); err != nil {
 				return err
 			}
 			defer drop() //nolint:errcheck // best effort
@@ -226,8 +240,11 @@ func measure(ctx context.Context, name, dsn string, rows, repeat, deletes int) e
 	// ends of the batches lock nothing.
 	keep := rows / 2
 	del := `DELETE FROM cached_items WHERE id IN (SELECT id FROM cached_items ORDER BY updated_at, id LIMIT ?)`
-	if pg {
+	switch name {
+	case "postgres":
 		del = `DELETE FROM cached_items WHERE id = ANY(ARRAY(SELECT id FROM cached_items ORDER BY updated_at, id LIMIT $1))`
+	case "mysql": // no LIMIT in a subquery of IN, nor one on the table deleted from
+		del = `DELETE FROM cached_items ORDER BY updated_at, id LIMIT ?`
 	}
 	var bareT, trimT, longestT []time.Duration
 	var batches []int
