@@ -23,8 +23,8 @@ func Unlogged() MigrateOption {
 	return func(o *migrateOptions) { o.unlogged = true }
 }
 
-// AutoMigrate creates the cached_items table and its indexes, or brings an
-// existing one up to date. It is idempotent. On PostgreSQL it also sets the
+// AutoMigrate creates the cached_items table and its indexes, and the
+// cache_locks table of [Lock], or brings existing ones up to date. It is idempotent. On PostgreSQL it also sets the
 // table's autovacuum_vacuum_scale_factor to 0.1, since cache rows churn.
 func AutoMigrate(db *gorm.DB, opts ...MigrateOption) error {
 	var o migrateOptions
@@ -39,7 +39,7 @@ func AutoMigrate(db *gorm.DB, opts ...MigrateOption) error {
 		return fmt.Errorf("cache: migrate: %w", err)
 	}
 	s := db.Session(&gorm.Session{NewDB: true})
-	if err := s.AutoMigrate(&CachedItem{}); err != nil {
+	if err := s.AutoMigrate(&CachedItem{}, &lockRow{}); err != nil {
 		return fmt.Errorf("cache: migrate: %w", err)
 	}
 	for _, q := range d.Migrations(o.unlogged) {

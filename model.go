@@ -85,6 +85,10 @@ type CachedItem struct {
 	ExpiresAt *time.Time `gorm:"index"`
 	CreatedAt time.Time  `gorm:"not null"`
 	UpdatedAt time.Time  `gorm:"not null"`
+	// KeepUntil is set by [Fetch]: the entry may be served stale or
+	// fail-safe until then, so ClearExpired keeps it until then. Every
+	// other read treats the entry as expired at ExpiresAt.
+	KeepUntil *time.Time
 }
 
 // TableName returns "cached_items".

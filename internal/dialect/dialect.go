@@ -34,6 +34,15 @@ const (
 	Clear
 	Stats
 	ClearExpiredBatch
+	// Fetch and locks: their SQL is in fetch.go.
+	FetchGet
+	FetchSet
+	LockAcquire
+	LockRelease
+	LockExtend
+	LockForceRelease
+	LockList
+	LockPrune
 	// NumIDs is the number of fixed statements.
 	NumIDs
 )
@@ -122,6 +131,9 @@ const (
 	// expiredOld is true when the row in the table has expired; the
 	// proposed row's created_at is "now".
 	expiredOld = `"cached_items"."expires_at" < excluded."created_at"`
+	// keepGone is true when Fetch may no longer serve the row stale: its
+	// keep_until (NULL for rows no Fetch wrote) has passed the CTE's now.
+	keepGone = `("keep_until" IS NULL OR "keep_until" < (SELECT "now" FROM "p"))`
 )
 
 var common = map[ID]string{
@@ -169,8 +181,10 @@ var sqlite = build("sqlite", false, 1000, map[ID]string{
 	DeleteMany: `DELETE FROM "cached_items" WHERE "key" IN (SELECT "value" FROM json_each(?))`,
 	// The statement holds SQLite's write lock from the subquery to the
 	// delete, so no Set can revive a row in between.
-	ClearExpiredBatch: `DELETE FROM "cached_items" WHERE "id" IN ` +
-		`(SELECT "id" FROM "cached_items" WHERE "expires_at" < ? ORDER BY "expires_at" LIMIT ?)`,
+	// A row that Fetch may still serve stale (keep_until) is kept.
+	ClearExpiredBatch: `WITH "p" AS (SELECT ? AS "now") DELETE FROM "cached_items" WHERE "id" IN ` +
+		`(SELECT "id" FROM "cached_items" WHERE "expires_at" < (SELECT "now" FROM "p") AND ` + keepGone +
+		` ORDER BY "expires_at" LIMIT ?)`,
 })
 
 var postgres = build("postgres", true, 10000, map[ID]string{
@@ -195,8 +209,8 @@ var postgres = build("postgres", true, 10000, map[ID]string{
 	// The CTE names the two parameters so that the recheck can reuse now.
 	ClearExpiredBatch: `WITH "p" AS (SELECT CAST(? AS timestamptz) AS "now", CAST(? AS bigint) AS "n") ` +
 		`DELETE FROM "cached_items" WHERE "ctid" = ANY(ARRAY(SELECT "ctid" FROM "cached_items" ` +
-		`WHERE "expires_at" < (SELECT "now" FROM "p") ORDER BY "expires_at" LIMIT (SELECT "n" FROM "p"))) ` +
-		`AND "expires_at" < (SELECT "now" FROM "p")`,
+		`WHERE "expires_at" < (SELECT "now" FROM "p") AND ` + keepGone + ` ORDER BY "expires_at" LIMIT (SELECT "n" FROM "p"))) ` +
+		`AND "expires_at" < (SELECT "now" FROM "p") AND ` + keepGone,
 })
 
 func build(name string, dollar bool, clearBatch int, own map[ID]string) Dialect {
@@ -205,6 +219,9 @@ func build(name string, dollar bool, clearBatch int, own map[ID]string) Dialect 
 		q, ok := own[id]
 		if !ok {
 			q, ok = common[id]
+		}
+		if !ok {
+			q, ok = fetchSQL(name, id)
 		}
 		if !ok {
 			panic("dialect: no SQL for statement " + strconv.Itoa(int(id)) + " on " + name)
