@@ -313,6 +313,14 @@ func (f *fetcher) inTx() (fetchResult, error) {
 type fetchCall struct {
 	done  chan struct{}
 	start time.Time
+	// loading is closed when the loader is called, at loadAt (after the
+	// lock and a second look at the row), loaded when it returns.
+	loading, loaded chan struct{}
+	loadAt          time.Time
+	// hardAt, guarded by fetchFlights.mu, is when HardTimeout cancels the
+	// load: later callers start a load of their own rather than wait for
+	// this one to give up.
+	hardAt time.Time
 	// detach stops the first caller's context from cancelling the load;
 	// called when that caller stops waiting for it.
 	detach func() bool
@@ -336,11 +344,11 @@ var fetchFlights struct {
 // is cancelled with its first caller's context until detached.
 func (f *fetcher) flight(background bool) (c *fetchCall, started bool) {
 	fetchFlights.mu.Lock()
-	if c := fetchFlights.m[f.flightID]; c != nil {
+	if c := fetchFlights.m[f.flightID]; c != nil && (c.hardAt.IsZero() || time.Now().Before(c.hardAt)) {
 		fetchFlights.mu.Unlock()
 		return c, false
 	}
-	c = &fetchCall{done: make(chan struct{}), start: time.Now()}
+	c = &fetchCall{done: make(chan struct{}), loading: make(chan struct{}), loaded: make(chan struct{}), start: time.Now()}
 	if fetchFlights.m == nil {
 		fetchFlights.m = make(map[string]*fetchCall)
 	}
@@ -357,7 +365,7 @@ func (f *fetcher) flight(background bool) (c *fetchCall, started bool) {
 	}
 	go func() {
 		defer cancel()
-		c.res, c.err, c.dbErr = f.loadAndStore(ctx, background)
+		c.res, c.err, c.dbErr = f.loadAndStore(ctx, background, c)
 		c.detach()
 		if c.err != nil {
 			recordFailure(f.flightID, f.opts.FailSafeRetry)
@@ -379,7 +387,7 @@ var errUseOld = errors.New("another process is loading")
 
 // loadAndStore takes the key's lock (with opts.Lock), loads and stores. ctx
 // is the load's context, before HardTimeout.
-func (f *fetcher) loadAndStore(ctx context.Context, background bool) (res fetchResult, err, dbErr error) {
+func (f *fetcher) loadAndStore(ctx context.Context, background bool, c *fetchCall) (res fetchResult, err, dbErr error) {
 	r := f.o.r.withContext(ctx)
 	if f.opts.Lock {
 		var l *Lock
@@ -412,9 +420,17 @@ func (f *fetcher) loadAndStore(ctx context.Context, background bool) (res fetchR
 		}
 		dbErr = rerr
 	}
+	c.loadAt = time.Now()
+	if f.opts.HardTimeout > 0 {
+		fetchFlights.mu.Lock()
+		c.hardAt = c.loadAt.Add(f.opts.HardTimeout)
+		fetchFlights.mu.Unlock()
+	}
+	close(c.loading)
 	lctx, cancel := f.loadContext(ctx)
 	defer cancel()
 	val, raw, err := f.load(lctx)
+	close(c.loaded)
 	if err == nil && lctx.Err() != nil && ctx.Err() == nil {
 		err = lctx.Err() // HardTimeout passed: the value is too late
 	}
@@ -519,38 +535,52 @@ func (f *fetcher) wait(c *fetchCall) (fetchResult, error) {
 		defer t.Stop()
 		soft = t.C
 	}
-	if d := f.opts.HardTimeout; d > 0 {
-		t := time.NewTimer(time.Until(c.start.Add(d)))
-		defer t.Stop()
-		hard = t.C
-	}
-	select {
-	case <-c.done:
-		if c.dbErr != nil {
-			f.o.span.RecordError(c.dbErr)
-		}
-		switch {
-		case errors.Is(c.err, errUseOld) && f.found:
+	// HardTimeout runs from the loader's call to its return; then the
+	// caller waits for the store.
+	loading, loaded := c.loading, c.loaded
+	for {
+		select {
+		case <-loading:
+			loading = nil
+			if d := f.opts.HardTimeout; d > 0 {
+				t := time.NewTimer(time.Until(c.loadAt.Add(d)))
+				defer t.Stop()
+				hard = t.C
+			}
+		case <-loaded:
+			loaded, hard = nil, nil
+		case <-c.done:
+			if c.dbErr != nil {
+				f.o.span.RecordError(c.dbErr)
+			}
+			switch {
+			case errors.Is(c.err, errUseOld) && f.found:
+				return f.old(), nil
+			case c.err != nil && canServeOld:
+				f.o.span.RecordError(c.err)
+				return f.old(), nil
+			case c.err != nil:
+				return fetchResult{}, c.err
+			}
+			return c.res, nil
+		case <-soft:
+			c.detach()
 			return f.old(), nil
-		case c.err != nil && canServeOld:
-			f.o.span.RecordError(c.err)
-			return f.old(), nil
-		case c.err != nil:
-			return fetchResult{}, c.err
+		case <-hard:
+			fetchFlights.mu.Lock()
+			if fetchFlights.m[f.flightID] == c {
+				delete(fetchFlights.m, f.flightID)
+			}
+			fetchFlights.mu.Unlock()
+			err := fmt.Errorf("load: %w", context.DeadlineExceeded)
+			if canServeOld {
+				f.o.span.RecordError(err)
+				return f.old(), nil
+			}
+			return fetchResult{}, err
+		case <-f.o.r.ctx.Done():
+			return fetchResult{}, f.o.r.ctx.Err()
 		}
-		return c.res, nil
-	case <-soft:
-		c.detach()
-		return f.old(), nil
-	case <-hard:
-		err := fmt.Errorf("load: %w", context.DeadlineExceeded)
-		if canServeOld {
-			f.o.span.RecordError(err)
-			return f.old(), nil
-		}
-		return fetchResult{}, err
-	case <-f.o.r.ctx.Done():
-		return fetchResult{}, f.o.r.ctx.Err()
 	}
 }
 

@@ -584,5 +584,9 @@ func TestFetchSpans(t *testing.T) {
 		got = fetch()
 		require.Equal(t, false, got["cache.hit"])
 		require.Equal(t, true, got["cache.stale"])
+		require.Eventually(t, func() bool { // the refresh is done
+			ok, err := cache.Cached(db, "f:span").Exists()
+			return err == nil && ok
+		}, 10*time.Second, 5*time.Millisecond)
 	})
 }

@@ -22,6 +22,7 @@ func each(t *testing.T, fn func(t *testing.T, db *gorm.DB)) {
 		t.Run(b.Name+"+otelgorm", func(t *testing.T) {
 			_, err := cache.Clear(b.DB)
 			require.NoError(t, err)
+			require.NoError(t, b.DB.Exec(`DELETE FROM "cache_locks"`).Error)
 			db := cachetest.Reopen(t, b)
 			require.NoError(t, db.Use(otelgorm.NewPlugin(otelgorm.WithoutMetrics())))
 			fn(t, db)
