@@ -93,8 +93,15 @@ func Fetch[T any](db *gorm.DB, key string, load func(ctx context.Context) (T, er
 	if err != nil {
 		return v, o.end(err)
 	}
-	f := &fetcher{o: &o, db: db, opts: opts}
-	f.decodeHit = func(raw []byte) error { return json.Unmarshal(raw, &v) }
+	// The hit, first and most common, allocates no fetcher.
+	fr, err := readFetch(o.r, key, &v)
+	if err == nil && fr.live {
+		if o.span.IsRecording() {
+			o.span.SetAttributes(attribute.Bool("cache.hit", true))
+		}
+		return v, o.end(nil)
+	}
+	f := &fetcher{o: o, db: db, opts: opts}
 	f.load = func(ctx context.Context) (any, []byte, error) {
 		val, err := load(ctx)
 		if err != nil {
@@ -103,8 +110,8 @@ func Fetch[T any](db *gorm.DB, key string, load func(ctx context.Context) (T, er
 		b, err := encode(val)
 		return val, b, err
 	}
-	res, err := f.run()
-	if err == nil && !res.decoded {
+	res, err := f.run(fr, err)
+	if err == nil {
 		if val, ok := res.val.(T); ok {
 			v = val
 		} else if res.raw != nil {
@@ -157,23 +164,18 @@ func checkFetch(key string, opts *FetchOptions) error {
 // fetchResult is what a Fetch returns: a value as loaded (val) or as JSON
 // (raw).
 type fetchResult struct {
-	val any
-	raw []byte
-	hit bool // a fresh value was found
-	// decoded is set when the hit was decoded into the caller's value.
-	decoded bool
-	stale   bool // an old value was returned
+	val   any
+	raw   []byte
+	hit   bool // a fresh value was found
+	stale bool // an old value was returned
 }
 
 // fetcher is one Fetch call.
 type fetcher struct {
-	o    *op
+	o    op
 	db   *gorm.DB
 	opts FetchOptions
 	load func(ctx context.Context) (any, []byte, error)
-	// decodeHit decodes the value of a live row, read first, into the
-	// caller's value.
-	decodeHit func(raw []byte) error
 
 	// Set by read.
 	found    bool      // the key has a row
@@ -189,11 +191,11 @@ type fetchRow struct {
 	expiredAt   time.Time
 }
 
-// read reads the key's row: its value, and whether it is live or when it
-// expired. With decode, a live value is decoded with it and not kept.
-func (f *fetcher) read(r runner, decode func([]byte) error) (fetchRow, error) {
+// readFetch reads the key's row: its value, and whether it is live or when
+// it expired. With dst, a live value is decoded into dst and not kept.
+func readFetch(r runner, key string, dst any) (fetchRow, error) {
 	var fr fetchRow
-	rows, err := r.query(r.d.Stmt(dialect.FetchGet), time.Now().UTC(), f.o.key)
+	rows, err := r.query(r.d.Stmt(dialect.FetchGet), time.Now().UTC(), key)
 	if err != nil {
 		return fr, err
 	}
@@ -208,8 +210,8 @@ func (f *fetcher) read(r runner, decode func([]byte) error) (fetchRow, error) {
 	}
 	fr.found, fr.live = true, exp == nil
 	switch {
-	case fr.live && decode != nil:
-		if err := decode(raw); err != nil {
+	case fr.live && dst != nil:
+		if err := json.Unmarshal(raw, dst); err != nil {
 			return fr, fmt.Errorf("decode: %w", err)
 		}
 	case !fr.live:
@@ -233,16 +235,14 @@ func (f *fetcher) old() fetchResult {
 	return fetchResult{raw: f.oldRaw, stale: true}
 }
 
-func (f *fetcher) run() (fetchResult, error) {
-	fr, err := f.read(f.o.r, f.decodeHit)
+// run goes on from the first read of the row, which found no live value or
+// failed with err.
+func (f *fetcher) run(fr fetchRow, err error) (fetchResult, error) {
 	if err != nil {
 		if !f.opts.FailOpen {
 			return fetchResult{}, err
 		}
 		return f.failOpen(err)
-	}
-	if fr.live {
-		return fetchResult{hit: true, decoded: true}, nil
 	}
 	f.found, f.oldRaw, f.oldAt = fr.found, fr.raw, fr.expiredAt
 	f.flightID = flightKey(f.db, f.o.key)
@@ -412,7 +412,7 @@ func (f *fetcher) loadAndStore(ctx context.Context, background bool, c *fetchCal
 		}
 	}
 	// Another caller may have stored a value since this one read the row.
-	if fr, rerr := f.read(r, nil); rerr == nil && fr.live {
+	if fr, rerr := readFetch(r, f.o.key, nil); rerr == nil && fr.live {
 		return fetchResult{raw: fr.raw, hit: true}, nil, dbErr
 	} else if rerr != nil {
 		if !f.opts.FailOpen {
@@ -479,7 +479,7 @@ func (f *fetcher) lock(r runner, background bool) (*Lock, fetchResult, error) {
 		case <-t.C:
 		}
 		pause = min(pause*3/2, 100*time.Millisecond)
-		fr, err := f.read(r, nil)
+		fr, err := readFetch(r, f.o.key, nil)
 		if err != nil {
 			return nil, fetchResult{}, err
 		}
