@@ -47,7 +47,8 @@ else
   done
   # Tracing once per database: its none and sdk-sample-none runs, which the
   # target compares, then follow each other directly.
-  patterns+=('^BenchmarkTracing$/.*/^sqlite$' '^BenchmarkTracing$/.*/^postgres$' '^BenchmarkScale$' '^BenchmarkPool$')
+  patterns+=('^BenchmarkTracing$/.*/^sqlite$' '^BenchmarkTracing$/.*/^postgres$' '^BenchmarkScale$' '^BenchmarkPool$' \
+    '^BenchmarkFetch$/^sqlite$' '^BenchmarkFetch$/^postgres$' '^BenchmarkLock$')
 fi
 
 for r in $(seq 1 "$ROUNDS"); do
