@@ -23,8 +23,11 @@ func Unlogged() MigrateOption {
 	return func(o *migrateOptions) { o.unlogged = true }
 }
 
-// AutoMigrate creates the cached_items table and its indexes, and the
-// cache_locks table of [Lock], or brings existing ones up to date. It is idempotent. On PostgreSQL it also sets the
+// AutoMigrate creates the cache table and its indexes, and the table
+// cache_locks of [Lock], or brings existing ones up to date. It is idempotent. The table is cached_items, or
+// the one named with db.Table (see [ErrInvalidTable] for the names
+// accepted): AutoMigrate(db.Table("sessions_cache")) makes a second,
+// independent cache in the same database. On PostgreSQL it also sets the
 // table's autovacuum_vacuum_scale_factor to 0.1, since cache rows churn.
 func AutoMigrate(db *gorm.DB, opts ...MigrateOption) error {
 	var o migrateOptions
@@ -34,18 +37,32 @@ func AutoMigrate(db *gorm.DB, opts ...MigrateOption) error {
 	if db == nil {
 		return fmt.Errorf("cache: migrate: nil *gorm.DB")
 	}
-	d, err := dialect.For(db.Dialector.Name())
+	base, err := dialect.For(db.Dialector.Name())
+	if err != nil {
+		return fmt.Errorf("cache: migrate: %w", err)
+	}
+	if err := checkSession(db.Statement); err != nil {
+		return fmt.Errorf("cache: migrate: %w", err)
+	}
+	d, err := tableFor(base, db.Statement)
 	if err != nil {
 		return fmt.Errorf("cache: migrate: %w", err)
 	}
 	s := db.Session(&gorm.Session{NewDB: true})
-	if err := s.AutoMigrate(&CachedItem{}, &lockRow{}); err != nil {
-		return fmt.Errorf("cache: migrate: %w", err)
+	if d.TableName != dialect.Table {
+		s = s.Table(d.TableName).Session(&gorm.Session{}) // reusable for each step
+	}
+	if err := s.AutoMigrate(&CachedItem{}); err != nil {
+		return fmt.Errorf("cache: migrate %s: %w", d.TableName, err)
 	}
 	for _, q := range d.Migrations(o.unlogged) {
 		if err := s.Exec(q).Error; err != nil {
-			return fmt.Errorf("cache: migrate: %w", err)
+			return fmt.Errorf("cache: migrate %s: %w", d.TableName, err)
 		}
+	}
+	// One table of locks per database, whatever the cache table.
+	if err := db.Session(&gorm.Session{NewDB: true}).AutoMigrate(&lockRow{}); err != nil {
+		return fmt.Errorf("cache: migrate %s: %w", dialect.LockTable, err)
 	}
 	return nil
 }

@@ -38,8 +38,9 @@ type Entry struct {
 // Cached returns the entry under key. Every call runs on db as given: pass
 // db.WithContext(ctx) to bound a call with a context (cancelling it cancels
 // the query), or the tx of db.Transaction to make the call part of that
-// transaction. Cached never changes db. The key is checked when the entry is
-// used: an invalid one makes every method fail with [ErrInvalidKey].
+// transaction, and db.Table(name) to use another cache table (see
+// [AutoMigrate]). Cached never changes db. The key is checked when the entry
+// is used: an invalid one makes every method fail with [ErrInvalidKey].
 func Cached(db *gorm.DB, key string) *Entry {
 	return &Entry{db: db, key: key}
 }
@@ -249,13 +250,17 @@ func GetOrSet[T any](db *gorm.DB, key string, compute func() (T, error), exp ...
 }
 
 // flightKey names the connection a call runs on (the pool, or the caller's
-// transaction) and the key.
+// transaction), the cache table and the key.
 func flightKey(db *gorm.DB, key string) string {
 	var conn any = db.Statement.ConnPool
 	if p, ok := conn.(*gorm.PreparedStmtDB); ok {
 		conn = p.ConnPool // each session wraps the pool anew
 	}
-	return fmt.Sprintf("%p\x00%s", conn, key)
+	table := dialect.Table
+	if r, err := newRunner(db); err == nil {
+		table = r.d.TableName
+	}
+	return fmt.Sprintf("%p\x00%s\x00%s", conn, table, key)
 }
 
 // GetMany returns the live values under keys decoded into T, keyed by key;
@@ -329,19 +334,11 @@ func SetMany(db *gorm.DB, values map[string]any, exp ...Expiration) error {
 	err = inTx(o.r, len(keys) > chunkSize, func(r runner) error {
 		for lo := 0; lo < len(keys); lo += chunkSize {
 			hi := min(lo+chunkSize, len(keys))
-			var q strings.Builder
-			q.WriteString(`INSERT INTO "cached_items" ("key", "value", "expires_at", "created_at", "updated_at") VALUES `)
 			args := make([]any, 0, 5*(hi-lo))
 			for i := lo; i < hi; i++ {
-				if i > lo {
-					q.WriteString(", ")
-				}
-				q.WriteString("(?, ?, ?, ?, ?)")
 				args = append(args, keys[i], encoded[i], expArg, nowArg, nowArg)
 			}
-			q.WriteString(` ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value", ` +
-				`"expires_at" = excluded."expires_at", "updated_at" = excluded."updated_at"`)
-			s := r.d.Build(q.String())
+			s := r.d.SetMany(hi - lo)
 			if _, err := r.exec(&s, args...); err != nil {
 				return err
 			}
@@ -463,7 +460,7 @@ func (o *op) increment(delta int64, exp []Expiration) (int64, error) {
 	for range 2 {
 		nowArg := any(now) // boxed once for both timestamps
 		n, ok, err := o.queryInt(o.r.d.Stmt(dialect.Increment), o.key, delta, timeArg(at), nowArg, nowArg)
-		if err != nil || ok {
+		if err != nil || ok || o.r.dryRun() {
 			return n, err
 		}
 		rows, err := o.r.query(o.r.d.Stmt(dialect.ReadRaw), o.key)
@@ -536,7 +533,7 @@ func eachChunk(o op, keys []string, fn func(r runner, chunk string) error) error
 // inTx runs fn in a transaction (a savepoint inside the caller's) when tx
 // is true, else directly.
 func inTx(r runner, tx bool, fn func(r runner) error) error {
-	if !tx {
+	if !tx || r.dryRun() { // a dry run executes nothing, BEGIN included
 		return fn(r)
 	}
 	return r.session().Transaction(func(tx *gorm.DB) error {

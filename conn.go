@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/gormcache/cache/internal/dialect"
 )
@@ -18,15 +19,19 @@ import (
 // is given: the pool, or the caller's transaction. It never changes that
 // session.
 //
-// Two paths lead to the database. Without GORM plugins, statements go
-// straight to Statement.ConnPool, prepared once per connection pool: GORM's
-// statement building and callbacks cost more than the query itself on
-// SQLite. With a plugin registered (otelgorm, dbresolver, ...), statements go
-// through db.Raw and db.Exec so that the plugin's callbacks run and its DB
-// spans become children of the cache span.
+// Two paths lead to the database. Straight to Statement.ConnPool when
+// nothing GORM-side needs to see the statements: GORM's statement building
+// and callbacks cost more than the query itself on SQLite. Through GORM when
+// something does: a plugin (otelgorm, dbresolver, ...), a callback
+// registered by hand on the Query or Raw processor, or a DryRun session.
+// Then statements that return rows run as db.Raw(...).Find, so Query
+// callbacks see them, and the others as db.Exec, so Raw callbacks see them;
+// the caller's settings and dbresolver clauses go with them.
 type runner struct {
-	db      *gorm.DB
-	ctx     context.Context
+	db *gorm.DB
+	// ctx is the caller's context, or the span's.
+	ctx context.Context
+	// d is the SQL for the session's database and cache table.
 	d       *dialect.Dialect
 	viaGORM bool
 }
@@ -38,7 +43,14 @@ func newRunner(db *gorm.DB) (runner, error) {
 	if db.Error != nil {
 		return runner{}, db.Error
 	}
-	d, err := dialect.For(db.Dialector.Name())
+	base, err := dialect.For(db.Dialector.Name())
+	if err != nil {
+		return runner{}, err
+	}
+	if err := checkSession(db.Statement); err != nil {
+		return runner{}, err
+	}
+	d, err := tableFor(base, db.Statement)
 	if err != nil {
 		return runner{}, err
 	}
@@ -46,7 +58,8 @@ func newRunner(db *gorm.DB) (runner, error) {
 	if ctx == nil {
 		ctx = context.TODO()
 	}
-	return runner{db: db, ctx: ctx, d: d, viaGORM: len(db.Config.Plugins) > 0}, nil
+	viaGORM := len(db.Config.Plugins) > 0 || db.DryRun || customCallbacks(db)
+	return runner{db: db, ctx: ctx, d: d, viaGORM: viaGORM}, nil
 }
 
 // withContext returns r running under ctx (the span's context).
@@ -55,22 +68,49 @@ func (r runner) withContext(ctx context.Context) runner {
 	return r
 }
 
+// dryRun reports whether the session only shows its statements.
+func (r runner) dryRun() bool { return r.db.DryRun }
+
+// session returns a new GORM session for one statement: the caller's
+// connection (pool or transaction), context, settings (Set, dbresolver's
+// Write and Read) and dbresolver clauses, with the cache table and model,
+// and nothing else of the caller's statement.
 func (r runner) session() *gorm.DB {
-	return r.db.Session(&gorm.Session{NewDB: true, Context: r.ctx})
+	tx := r.db.Session(&gorm.Session{NewDB: true, Initialized: true, Context: r.ctx})
+	st := tx.Statement
+	r.db.Statement.Settings.Range(func(k, v any) bool {
+		st.Settings.Store(k, v)
+		return true
+	})
+	for name, c := range r.db.Statement.Clauses {
+		if strings.HasPrefix(name, resolverPrefix) {
+			st.Clauses[name] = c
+		}
+	}
+	st.TableExpr = &clause.Expr{SQL: st.Quote(r.d.TableName)} // as db.Table quotes it
+	st.Table = r.d.TableName
+	if i := strings.LastIndexByte(st.Table, '.'); i >= 0 {
+		st.Table = st.Table[i+1:] // as db.Table names it
+	}
+	st.Model = &CachedItem{}
+	return tx
 }
 
 // query runs a statement that returns rows. The caller closes them.
-func (r runner) query(s *dialect.Stmt, args ...any) (*sql.Rows, error) {
+func (r runner) query(s *dialect.Stmt, args ...any) (rows, error) {
 	if err := r.ctx.Err(); err != nil {
-		return nil, err
+		return rows{}, err
 	}
 	if r.viaGORM {
-		return r.session().Raw(s.Portable, args...).Rows()
+		return r.gormQuery(s, args)
 	}
 	begin := time.Now()
-	rows, err := r.fastQuery(s, args)
+	rs, err := r.fastQuery(s, args)
+	if err != nil && r.retry(err) {
+		rs, err = r.fastQuery(s, args)
+	}
 	r.trace(begin, s, -1, err)
-	return rows, err
+	return rows{Rows: rs}, err
 }
 
 // exec runs a statement and returns the number of rows it affected.
@@ -80,12 +120,51 @@ func (r runner) exec(s *dialect.Stmt, args ...any) (int64, error) {
 	}
 	if r.viaGORM {
 		res := r.session().Exec(s.Portable, args...)
+		if res.Error != nil && r.retry(res.Error) {
+			res = r.session().Exec(s.Portable, args...)
+		}
 		return res.RowsAffected, res.Error
 	}
 	begin := time.Now()
 	n, err := r.fastExec(s, args)
+	if err != nil && r.retry(err) {
+		n, err = r.fastExec(s, args)
+	}
 	r.trace(begin, s, n, err)
 	return n, err
+}
+
+func (r runner) gormQuery(s *dialect.Stmt, args []any) (rows, error) {
+	var out []resultRow
+	res := r.session().Raw(s.Portable, args...).Find(&out)
+	if res.Error != nil && r.retry(res.Error) {
+		out = out[:0]
+		res = r.session().Raw(s.Portable, args...).Find(&out)
+	}
+	if res.Error != nil {
+		return rows{}, res.Error
+	}
+	return rows{buf: out, cols: s.Cols}, nil
+}
+
+// retry reports whether a failed statement is worth one more try: outside a
+// transaction, PostgreSQL refused it because the driver's cached prepared
+// statement is gone from the connection (SQLSTATE 26000, after DISCARD ALL
+// or DEALLOCATE ALL, as poolers reset connections) or out of date (0A000,
+// "cached plan must not change result type", after the table changed). The
+// statement did not run, and the driver has dropped its cached copy, so the
+// second try prepares it afresh. Inside a transaction the failure has
+// aborted the transaction, so it is returned.
+func (r runner) retry(err error) bool {
+	var se interface{ SQLState() string }
+	if !errors.As(err, &se) {
+		return false
+	}
+	if c := se.SQLState(); c != "26000" && c != "0A000" {
+		return false
+	}
+	_, inTx := r.db.Statement.ConnPool.(gorm.TxCommitter)
+	return !inTx && r.ctx.Err() == nil
 }
 
 // trace reports the statement to GORM's logger, so slow-query logging and
@@ -102,10 +181,10 @@ func (r runner) trace(begin time.Time, s *dialect.Stmt, rows int64, err error) {
 func (r runner) fastQuery(s *dialect.Stmt, args []any) (*sql.Rows, error) {
 	pool := r.db.Statement.ConnPool
 	db, ok := pool.(*sql.DB)
-	if !ok || s.ID < 0 {
+	if !ok || s.ID < 0 || !r.d.Prepare {
 		return pool.QueryContext(r.ctx, s.Native, args...)
 	}
-	st, err := preparedFor(db).get(r.ctx, s)
+	st, err := preparedFor(db).get(r.ctx, r.d, s)
 	if err == nil {
 		var rows *sql.Rows
 		rows, err = st.QueryContext(r.ctx, args...)
@@ -128,9 +207,9 @@ func (r runner) fastExec(s *dialect.Stmt, args []any) (int64, error) {
 		res sql.Result
 		err error
 	)
-	if db, ok := pool.(*sql.DB); ok && s.ID >= 0 {
+	if db, ok := pool.(*sql.DB); ok && s.ID >= 0 && r.d.Prepare {
 		var st *sql.Stmt
-		if st, err = preparedFor(db).get(r.ctx, s); err == nil {
+		if st, err = preparedFor(db).get(r.ctx, r.d, s); err == nil {
 			res, err = st.ExecContext(r.ctx, args...)
 			if isStmtClosed(err) {
 				res, err = db.ExecContext(r.ctx, s.Native, args...)
@@ -160,11 +239,14 @@ var registry struct {
 	mu    sync.Mutex // serializes adding and evicting
 }
 
+// stmtSet holds a pool's prepared statements, one array per cache table.
 type stmtSet struct {
-	db    *sql.DB
-	mu    sync.Mutex
-	stmts [dialect.NumIDs]atomic.Pointer[sql.Stmt]
+	db     *sql.DB
+	mu     sync.Mutex
+	tables sync.Map // *dialect.Dialect -> *stmtArray
 }
+
+type stmtArray [dialect.NumIDs]atomic.Pointer[sql.Stmt]
 
 func preparedFor(db *sql.DB) *stmtSet {
 	if s, ok := registry.pools.Load(db); ok {
@@ -202,28 +284,39 @@ func evict(db *sql.DB, s *stmtSet) {
 		registry.n.Add(-1)
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		for i := range s.stmts {
-			if st := s.stmts[i].Swap(nil); st != nil {
-				_ = st.Close()
+		s.tables.Range(func(_, v any) bool {
+			a := v.(*stmtArray)
+			for i := range a {
+				if st := a[i].Swap(nil); st != nil {
+					_ = st.Close()
+				}
 			}
-		}
+			return true
+		})
 	}
 }
 
-func (s *stmtSet) get(ctx context.Context, q *dialect.Stmt) (*sql.Stmt, error) {
-	if st := s.stmts[q.ID].Load(); st != nil {
-		return st, nil
+func (s *stmtSet) get(ctx context.Context, d *dialect.Dialect, q *dialect.Stmt) (*sql.Stmt, error) {
+	a, ok := s.tables.Load(d)
+	if ok {
+		if st := a.(*stmtArray)[q.ID].Load(); st != nil {
+			return st, nil
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if st := s.stmts[q.ID].Load(); st != nil {
+	if !ok {
+		a, _ = s.tables.LoadOrStore(d, new(stmtArray))
+	}
+	arr := a.(*stmtArray)
+	if st := arr[q.ID].Load(); st != nil {
 		return st, nil
 	}
 	st, err := s.db.PrepareContext(ctx, q.Native)
 	if err != nil {
 		return nil, err
 	}
-	s.stmts[q.ID].Store(st)
+	arr[q.ID].Store(st)
 	return st, nil
 }
 

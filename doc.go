@@ -34,16 +34,28 @@
 // The table is the GORM model [CachedItem]; create it with [AutoMigrate] and
 // query it with the scopes [Expired], [Unexpired], [Forever] and [Live].
 //
+// db.Table(name) names the cache table: every function, AutoMigrate and the
+// scopes work on it, so one database can hold independent caches. Clauses
+// that would change the cache's SQL (Where, Select, Scopes, ...) fail with
+// [ErrUnsupportedSession]; dbresolver's Write, Read and Use are honoured. A
+// DryRun session executes nothing: reads miss and writes write nothing.
+// The model's columns are pinned, so any NamingStrategy gives the same
+// columns; its table, like any model with a TableName method, gets no
+// TablePrefix.
+//
 // The package imports no database driver: the application opens the
 // database with gorm.io/driver/sqlite or gorm.io/driver/postgres.
 //
 // # Speed
 //
 // Reads and writes skip GORM's statement builder and run fixed SQL on the
-// session's connection (the pool or the caller's transaction), prepared once
-// per connection pool. When GORM plugins are registered (otelgorm,
-// dbresolver, ...), statements run through db.Raw and db.Exec instead, so the
-// plugins see them.
+// session's connection (the pool or the caller's transaction): prepared once
+// per pool and table on SQLite, handed to the driver's own statement cache on
+// PostgreSQL (so PreferSimpleProtocol and PgBouncer work). When a GORM
+// plugin is registered (otelgorm, dbresolver, ...), a callback is registered
+// by hand on the Query or Raw processor, or the session is a DryRun,
+// statements run through GORM instead (reads as db.Raw(...).Find, writes as
+// db.Exec), so the callbacks see them.
 //
 // # Tracing
 //
@@ -56,7 +68,8 @@
 // # Errors
 //
 // Invalid input fails before the database is touched, with an error that
-// wraps [ErrInvalidKey], [ErrInvalidValue] or [ErrInvalidExpiration];
+// wraps [ErrInvalidKey], [ErrInvalidValue], [ErrInvalidExpiration],
+// [ErrInvalidTable] or [ErrUnsupportedSession];
 // [ErrNotNumber] and [ErrOverflow] come from Increment and Decrement. Every
 // error names the operation and key, as in `cache: set "k": ...`.
 package cache

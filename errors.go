@@ -31,4 +31,18 @@ var (
 	// ErrOverflow is returned by Increment and Decrement when the result
 	// would not fit in an int64. The value is kept.
 	ErrOverflow = errors.New("cache: integer overflow")
+
+	// ErrUnsupportedSession is returned when the *gorm.DB passed in carries
+	// clauses or scopes that would change the SQL of a cache statement
+	// (Where, Select, Joins, Order, Limit, Scopes, Raw, a Model other than
+	// CachedItem, ...): the cache runs its own SQL and will not drop them
+	// silently. db.Table, WithContext, Debug, Set, Session options,
+	// transactions and dbresolver's clauses are supported.
+	ErrUnsupportedSession = errors.New("cache: unsupported session")
+
+	// ErrInvalidTable is returned when db.Table names a cache table other
+	// than a plain identifier ([A-Za-z_][A-Za-z0-9_]*, at most 63 bytes),
+	// optionally qualified by a schema ("schema.table"), or is an
+	// expression. Nothing reaches the database.
+	ErrInvalidTable = errors.New("cache: invalid table name")
 )

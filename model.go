@@ -67,32 +67,92 @@ func (JSON) GormDBDataType(db *gorm.DB, _ *schema.Field) string {
 	return dialect.JSONType(db.Dialector.Name())
 }
 
-// CachedItem is one cache entry, the row of table "cached_items". It is a
-// plain GORM model: query it with the scopes [Expired], [Unexpired],
-// [Forever] and [Live], for example
+// CachedItem is one cache entry, the row of the cache table: "cached_items",
+// or the table a session names with db.Table. It is a plain GORM model:
+// query it with the scopes [Expired], [Unexpired], [Forever] and [Live], for
+// example
 //
 //	db.Scopes(cache.Expired).Find(&items)
 //
 // Write entries through [Cached] and the other functions of this package,
-// which keep keys unique and times in UTC.
+// which keep keys unique and times in UTC. Entries written through the model
+// (Create, Save, Updates) get their times in UTC from its hooks.
+//
+// Its column names are pinned with column tags, so every NamingStrategy
+// (NoLowerCase, SingularTable, a custom schema.Namer) gives the same
+// columns. Its table is named by TableName, which GORM takes as it is:
+// like any model with a TableName method, the table gets no TablePrefix.
+// Use db.Table("app_cached_items") for a prefixed or schema-qualified table.
 type CachedItem struct {
-	ID int64 `gorm:"primaryKey"`
+	ID int64 `gorm:"column:id;primaryKey"`
 	// Key is unique and at most 255 characters long.
-	Key string `gorm:"size:255;not null;uniqueIndex"`
+	Key string `gorm:"column:key;size:255;not null;uniqueIndex"`
 	// Value is the JSON encoding of the cached value.
-	Value JSON `gorm:"not null"`
+	Value JSON `gorm:"column:value;not null"`
 	// ExpiresAt is when the entry expires, in UTC; nil means never.
-	ExpiresAt *time.Time `gorm:"index"`
-	CreatedAt time.Time  `gorm:"not null"`
-	UpdatedAt time.Time  `gorm:"not null"`
+	ExpiresAt *time.Time `gorm:"column:expires_at;index"`
+	// CreatedAt and UpdatedAt are set in UTC by the hooks (GORM's own
+	// automatic times would take the local zone of NowFunc).
+	CreatedAt time.Time `gorm:"column:created_at;not null;autoCreateTime:false"`
+	UpdatedAt time.Time `gorm:"column:updated_at;not null;autoUpdateTime:false"`
 	// KeepUntil is set by [Fetch]: the entry may be served stale or
 	// fail-safe until then, so ClearExpired keeps it until then. Every
 	// other read treats the entry as expired at ExpiresAt.
-	KeepUntil *time.Time
+	KeepUntil *time.Time `gorm:"column:keep_until"`
 }
 
 // TableName returns "cached_items".
 func (CachedItem) TableName() string { return dialect.Table }
+
+// BeforeSave is a GORM hook: it turns the item's times into UTC, since
+// SQLite compares times as text and a time in another zone would sort
+// wrongly against the UTC times the cache writes. It also converts times
+// in the column values of Updates with a map and of Update.
+func (c *CachedItem) BeforeSave(tx *gorm.DB) error {
+	if c.ExpiresAt != nil {
+		t := c.ExpiresAt.UTC()
+		c.ExpiresAt = &t
+	}
+	if c.KeepUntil != nil {
+		t := c.KeepUntil.UTC()
+		c.KeepUntil = &t
+	}
+	c.CreatedAt = c.CreatedAt.UTC()
+	c.UpdatedAt = c.UpdatedAt.UTC()
+	if m, ok := tx.Statement.Dest.(map[string]any); ok {
+		for k, v := range m {
+			switch v := v.(type) {
+			case time.Time:
+				m[k] = v.UTC()
+			case *time.Time:
+				if v != nil {
+					t := v.UTC()
+					m[k] = &t
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// BeforeCreate is a GORM hook: it sets CreatedAt and UpdatedAt to now, in
+// UTC, where they are zero.
+func (c *CachedItem) BeforeCreate(*gorm.DB) error {
+	now := time.Now().UTC()
+	if c.CreatedAt.IsZero() {
+		c.CreatedAt = now
+	}
+	if c.UpdatedAt.IsZero() {
+		c.UpdatedAt = now
+	}
+	return nil
+}
+
+// BeforeUpdate is a GORM hook: it sets UpdatedAt to now, in UTC.
+func (c *CachedItem) BeforeUpdate(tx *gorm.DB) error {
+	tx.Statement.SetColumn("UpdatedAt", time.Now().UTC(), true)
+	return nil
+}
 
 // IsExpired reports whether the item had expired at now.
 func (c *CachedItem) IsExpired(now time.Time) bool {

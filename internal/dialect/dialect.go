@@ -10,10 +10,16 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
-// Table is the name of the cache table.
+// Table is the name of the cache table unless a session names another.
 const Table = "cached_items"
+
+// quotedTable is how the statements below name the table; ForTable
+// replaces it with another table's quoted name.
+const quotedTable = `"cached_items"`
 
 // ID numbers the fixed statements so that callers can keep one prepared
 // statement per statement and connection pool in an array.
@@ -57,11 +63,23 @@ type Stmt struct {
 	// once, they spare an allocation per statement. Nil for statements
 	// built at run time.
 	Logged [3]func() (string, int64)
+	// Cols names the columns a query returns, in order (each is a field of
+	// the root package's result row); nil for statements without rows.
+	Cols []string
 }
 
-// Dialect is the SQL for one database.
+// Dialect is the SQL for one database and one cache table.
 type Dialect struct {
 	Name string
+	// TableName is the cache table, unquoted: "cached_items", another
+	// table's name, or "schema.table".
+	TableName string
+	// Prepare is true where database/sql prepared statements pay off and
+	// cost nothing in fidelity: SQLite, whose driver compiles the SQL of
+	// every unprepared call. On PostgreSQL the driver keeps its own
+	// statement cache (pgx) and honours its configuration (the simple
+	// protocol, for PgBouncer), so statements are handed to it unprepared.
+	Prepare bool
 	// ClearBatch is the number of rows one ClearExpiredBatch statement
 	// should delete. On PostgreSQL every statement commits and waits for a
 	// WAL flush, so small batches cost: measured on 500,000 expired rows of
@@ -71,6 +89,8 @@ type Dialect struct {
 	ClearBatch int
 	stmts      [NumIDs]Stmt
 	dollar     bool
+	// tables holds the dialects of other tables, shared by all of them.
+	tables *tables
 }
 
 // Stmt returns the fixed statement id.
@@ -112,7 +132,8 @@ func JSONType(name string) string {
 	}
 }
 
-// For returns the SQL for the GORM dialector with the given name.
+// For returns the SQL for the GORM dialector with the given name and the
+// table cached_items.
 func For(name string) (*Dialect, error) {
 	switch name {
 	case "sqlite", "sqlite3":
@@ -127,7 +148,10 @@ func For(name string) (*Dialect, error) {
 // entry never expires or expires at or after now (the bound parameter).
 const (
 	insertCols = `INSERT INTO "cached_items" ("key", "value", "expires_at", "created_at", "updated_at") VALUES `
-	live       = `("expires_at" IS NULL OR "expires_at" >= ?)`
+	// setTail is Set's conflict clause.
+	setTail = ` ON CONFLICT ("key") DO UPDATE SET ` +
+		`"value" = excluded."value", "expires_at" = excluded."expires_at", "updated_at" = excluded."updated_at"`
+	live = `("expires_at" IS NULL OR "expires_at" >= ?)`
 	// expiredOld is true when the row in the table has expired; the
 	// proposed row's created_at is "now".
 	expiredOld = `"cached_items"."expires_at" < excluded."created_at"`
@@ -138,9 +162,8 @@ const (
 
 var common = map[ID]string{
 	Get:    `SELECT "value" FROM "cached_items" WHERE "key" = ? AND ` + live,
-	Exists: `SELECT 1 FROM "cached_items" WHERE "key" = ? AND ` + live,
-	Set: insertCols + `(?, ?, ?, ?, ?) ON CONFLICT ("key") DO UPDATE SET ` +
-		`"value" = excluded."value", "expires_at" = excluded."expires_at", "updated_at" = excluded."updated_at"`,
+	Exists: `SELECT 1 AS "n" FROM "cached_items" WHERE "key" = ? AND ` + live,
+	Set:    insertCols + `(?, ?, ?, ?, ?)` + setTail,
 	// Add replaces only an expired row, as a fresh entry.
 	Add: insertCols + `(?, ?, ?, ?, ?) ON CONFLICT ("key") DO UPDATE SET ` +
 		`"value" = excluded."value", "expires_at" = excluded."expires_at", ` +
@@ -151,10 +174,20 @@ var common = map[ID]string{
 	Delete:  `DELETE FROM "cached_items" WHERE "key" = ?`,
 	Clear:   `DELETE FROM "cached_items"`,
 	// FILTER (SQLite 3.30, PostgreSQL 9.4) skips the per-row CASE.
-	Stats: `SELECT COUNT(*), ` +
-		`COUNT(*) FILTER (WHERE "expires_at" < ?), ` +
-		`COUNT(*) FILTER (WHERE "expires_at" >= ?), ` +
-		`COUNT(*) FILTER (WHERE "expires_at" IS NULL) FROM "cached_items"`,
+	Stats: `SELECT COUNT(*) AS "total", ` +
+		`COUNT(*) FILTER (WHERE "expires_at" < ?) AS "expired", ` +
+		`COUNT(*) FILTER (WHERE "expires_at" >= ?) AS "unexpired", ` +
+		`COUNT(*) FILTER (WHERE "expires_at" IS NULL) AS "forever" FROM "cached_items"`,
+}
+
+// cols names the columns of the statements that return rows.
+var cols = map[ID][]string{
+	Get:       {"value"},
+	Exists:    {"n"},
+	ReadRaw:   {"value"},
+	Increment: {"n"},
+	GetMany:   {"key", "value"},
+	Stats:     {"total", "expired", "unexpired", "forever"},
 }
 
 // incrementSet is the shared part of the increment upserts: a missing or
@@ -167,7 +200,7 @@ const incrementSet = ` ON CONFLICT ("key") DO UPDATE SET "value" = CASE WHEN ` +
 	`"updated_at" = excluded."updated_at" ` +
 	`WHERE ` + expiredOld + ` OR %[1]s("cached_items"."value") = 'null' OR %[3]s `
 
-var sqlite = build("sqlite", false, 1000, map[ID]string{
+var sqlite = build("sqlite", false, true, 1000, map[ID]string{
 	// The WHERE clause refuses (no row returned) a value that is not a JSON
 	// integer or whose sum would leave int64, so nothing is written and no
 	// SQL error aborts the caller's transaction.
@@ -176,7 +209,7 @@ var sqlite = build("sqlite", false, 1000, map[ID]string{
 		`(json_type("cached_items"."value") = 'integer' AND CASE WHEN CAST(excluded."value" AS INTEGER) >= 0 `+
 			`THEN json_extract("cached_items"."value", '$') <= 9223372036854775807 - CAST(excluded."value" AS INTEGER) `+
 			`ELSE json_extract("cached_items"."value", '$') >= (-9223372036854775807 - 1) - CAST(excluded."value" AS INTEGER) END)`) +
-		`RETURNING CAST("value" AS INTEGER)`,
+		`RETURNING CAST("value" AS INTEGER) AS "n"`,
 	GetMany:    `SELECT "key", "value" FROM "cached_items" WHERE "key" IN (SELECT "value" FROM json_each(?)) AND ` + live,
 	DeleteMany: `DELETE FROM "cached_items" WHERE "key" IN (SELECT "value" FROM json_each(?))`,
 	// The statement holds SQLite's write lock from the subquery to the
@@ -187,7 +220,7 @@ var sqlite = build("sqlite", false, 1000, map[ID]string{
 		` ORDER BY "expires_at" LIMIT ?)`,
 })
 
-var postgres = build("postgres", true, 10000, map[ID]string{
+var postgres = build("postgres", true, false, 10000, map[ID]string{
 	// As for SQLite; CASE keeps the numeric cast away from values that are
 	// not integers, since PostgreSQL does not short-circuit AND.
 	Increment: insertCols + `(?, to_jsonb(CAST(? AS bigint)), ?, ?, ?)` + fmt.Sprintf(incrementSet, "jsonb_typeof",
@@ -195,7 +228,7 @@ var postgres = build("postgres", true, 10000, map[ID]string{
 		`CASE WHEN jsonb_typeof("cached_items"."value") = 'number' AND CAST("cached_items"."value" AS text) ~ '^-{0,1}[0-9]+$' `+
 			`THEN CAST(CAST("cached_items"."value" AS text) AS numeric) + CAST(CAST(excluded."value" AS text) AS numeric) `+
 			`BETWEEN -9223372036854775808 AND 9223372036854775807 ELSE false END`) +
-		`RETURNING CAST(CAST("value" AS text) AS bigint)`,
+		`RETURNING CAST(CAST("value" AS text) AS bigint) AS "n"`,
 	// = ANY(ARRAY(...)) probes the key index; IN (SELECT ...) makes the
 	// planner hash the keys and scan the whole table.
 	GetMany: `SELECT "key", "value" FROM "cached_items" WHERE "key" = ANY(ARRAY(` +
@@ -213,8 +246,8 @@ var postgres = build("postgres", true, 10000, map[ID]string{
 		`AND "expires_at" < (SELECT "now" FROM "p") AND ` + keepGone,
 })
 
-func build(name string, dollar bool, clearBatch int, own map[ID]string) Dialect {
-	d := Dialect{Name: name, ClearBatch: clearBatch, dollar: dollar}
+func build(name string, dollar, prepare bool, clearBatch int, own map[ID]string) Dialect {
+	d := Dialect{Name: name, TableName: Table, Prepare: prepare, ClearBatch: clearBatch, dollar: dollar, tables: &tables{}}
 	for id := ID(0); id < NumIDs; id++ {
 		q, ok := own[id]
 		if !ok {
@@ -226,14 +259,23 @@ func build(name string, dollar bool, clearBatch int, own map[ID]string) Dialect 
 		if !ok {
 			panic("dialect: no SQL for statement " + strconv.Itoa(int(id)) + " on " + name)
 		}
-		native := d.native(q)
-		d.stmts[id] = Stmt{ID: id, Portable: q, Native: native}
-		for i := range d.stmts[id].Logged {
-			rows := int64(i - 1)
-			d.stmts[id].Logged[i] = func() (string, int64) { return native, rows }
-		}
+		d.stmts[id] = d.stmt(id, q)
 	}
 	return d
+}
+
+func (d *Dialect) stmt(id ID, portable string) Stmt {
+	native := d.native(portable)
+	c, ok := cols[id]
+	if !ok {
+		c = fetchCols[id]
+	}
+	s := Stmt{ID: id, Portable: portable, Native: native, Cols: c}
+	for i := range s.Logged {
+		rows := int64(i - 1)
+		s.Logged[i] = func() (string, int64) { return native, rows }
+	}
+	return s
 }
 
 // Migrations returns the statements AutoMigrate runs after GORM has created
@@ -243,13 +285,149 @@ func (d *Dialect) Migrations(unlogged bool) []string {
 		return nil
 	}
 	// Cache rows churn: vacuum after 10% of them changed, not the default 20%.
-	m := []string{`ALTER TABLE "cached_items" SET (autovacuum_vacuum_scale_factor = 0.1)`}
+	m := []string{d.onTable(`ALTER TABLE "cached_items" SET (autovacuum_vacuum_scale_factor = 0.1)`)}
 	if unlogged {
 		// Only a logged table is rewritten; running it again is a no-op.
-		m = append(m, `DO $$ BEGIN IF (SELECT relpersistence FROM pg_class WHERE oid = 'cached_items'::regclass) = 'p' `+
-			`THEN ALTER TABLE "cached_items" SET UNLOGGED; END IF; END $$`)
+		m = append(m, d.onTable(`DO $$ BEGIN IF (SELECT relpersistence FROM pg_class WHERE oid = '"cached_items"'::regclass) = 'p' `+
+			`THEN ALTER TABLE "cached_items" SET UNLOGGED; END IF; END $$`))
 	}
 	return m
+}
+
+// SetMany returns the upsert of n rows of (key, value, expires_at,
+// created_at, updated_at) that SetMany runs, as Set does for one.
+func (d *Dialect) SetMany(n int) Stmt {
+	var b strings.Builder
+	b.Grow(len(insertCols) + 17*n + len(setTail))
+	b.WriteString(insertCols)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?)")
+	}
+	b.WriteString(setTail)
+	p := d.onTable(b.String())
+	return Stmt{ID: -1, Portable: p, Native: d.native(p)}
+}
+
+// MaxIdentifier is the longest identifier PostgreSQL keeps whole (NAMEDATALEN
+// - 1 bytes); a longer one would be cut short without an error.
+const MaxIdentifier = 63
+
+// CheckTable returns an error unless name is a
+// plain identifier ([A-Za-z_][A-Za-z0-9_]*, at most MaxIdentifier bytes),
+// optionally qualified by a schema written the same way ("schema.table").
+// Only such names are ever written into SQL, always quoted.
+func CheckTable(name string) error {
+	parts := strings.Split(name, ".")
+	if len(parts) > 2 {
+		return fmt.Errorf("%q: at most one dot, between a schema and a table", name)
+	}
+	for _, p := range parts {
+		if p == "" || len(p) > MaxIdentifier {
+			return fmt.Errorf("%q: each part must be 1 to %d characters", name, MaxIdentifier)
+		}
+		for i := 0; i < len(p); i++ {
+			c := p[i]
+			if c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || i > 0 && '0' <= c && c <= '9' {
+				continue
+			}
+			return fmt.Errorf("%q: use letters, digits and underscores, not starting with a digit", name)
+		}
+	}
+	return nil
+}
+
+// maxTables bounds how many tables' statements are kept per database.
+// Beyond it, statements are built for each call.
+const maxTables = 256
+
+// tables maps how a session spells a table (its name, or GORM's quoted
+// db.Table expression) to that table's dialect. Readers take no lock: the
+// map is replaced, never changed.
+type tables struct {
+	mu sync.Mutex
+	m  atomic.Pointer[map[string]*Dialect]
+}
+
+// Lookup returns the dialect stored under spelling by Remember, or nil.
+func (d *Dialect) Lookup(spelling string) *Dialect {
+	if m := d.tables.m.Load(); m != nil {
+		return (*m)[spelling]
+	}
+	return nil
+}
+
+// Remember stores t under spelling for Lookup, and reports whether it did:
+// it keeps at most maxTables spellings.
+func (d *Dialect) Remember(spelling string, t *Dialect) bool {
+	d.tables.mu.Lock()
+	defer d.tables.mu.Unlock()
+	old := d.tables.m.Load()
+	if old != nil && (*old)[spelling] == t {
+		return true
+	}
+	if old != nil && len(*old) >= maxTables {
+		return false
+	}
+	m := make(map[string]*Dialect, 1)
+	if old != nil {
+		for k, v := range *old {
+			m[k] = v
+		}
+	}
+	m[spelling] = t
+	d.tables.m.Store(&m)
+	return true
+}
+
+// ForTable returns the SQL of d's database for the cache table name (see
+// CheckTable), cached. Tables beyond the first maxTables get statements made
+// for the call and never prepared.
+func (d *Dialect) ForTable(name string) (*Dialect, error) {
+	if name == d.TableName {
+		return d, nil
+	}
+	if t := d.Lookup(name); t != nil {
+		return t, nil
+	}
+	if err := CheckTable(name); err != nil {
+		return nil, err
+	}
+	base := &sqlite
+	if d.Name == postgres.Name {
+		base = &postgres
+	}
+	if name == Table {
+		return base, nil
+	}
+	t := *base
+	t.TableName = name
+	for id := range t.stmts {
+		t.stmts[id] = t.stmt(ID(id), t.onTable(base.stmts[id].Portable))
+	}
+	if !d.Remember(name, &t) {
+		// Not kept, so made anew for every call: not worth preparing.
+		t.Prepare = false
+	}
+	return &t, nil
+}
+
+// quoted returns the table's name quoted with q for SQL: "t" or "s"."t".
+func (d *Dialect) quoted(q string) string {
+	return q + strings.ReplaceAll(d.TableName, ".", q+"."+q) + q
+}
+
+// onTable rewrites SQL written for cached_items for d's table, whose name
+// CheckTable accepted: the table's name in double quotes, or in backticks
+// where a dialect's SQL quotes that way.
+func (d *Dialect) onTable(q string) string {
+	if d.TableName == Table {
+		return q
+	}
+	q = strings.ReplaceAll(q, quotedTable, d.quoted(`"`))
+	return strings.ReplaceAll(q, "`"+Table+"`", d.quoted("`"))
 }
 
 // ValueSize returns an SQL expression for the length in bytes of an

@@ -10,7 +10,7 @@ var (
 	fetchCommon = map[ID]string{
 		// The second column is NULL for a live entry, so that a hit scans
 		// no time, and the expiry of an expired one.
-		FetchGet: `SELECT "value", CASE WHEN "expires_at" IS NULL OR "expires_at" >= ? THEN NULL ELSE "expires_at" END ` +
+		FetchGet: `SELECT "value", CASE WHEN "expires_at" IS NULL OR "expires_at" >= ? THEN NULL ELSE "expires_at" END AS "expired_at" ` +
 			`FROM "cached_items" WHERE "key" = ?`,
 		FetchSet: `INSERT INTO "cached_items" ("key", "value", "expires_at", "keep_until", "created_at", "updated_at") ` +
 			`VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value", ` +
@@ -31,6 +31,12 @@ var (
 	}
 	fetchOwn = map[string]map[ID]string{}
 )
+
+// fetchCols names the columns of the statements above that return rows.
+var fetchCols = map[ID][]string{
+	FetchGet: {"value", "expired_at"},
+	LockList: {"name", "owner", "expires_at", "acquired_at"},
+}
 
 // fetchSQL returns the SQL of a Fetch or lock statement on the named
 // database.
