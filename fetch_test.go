@@ -590,3 +590,24 @@ func TestFetchSpans(t *testing.T) {
 		}, 10*time.Second, 5*time.Millisecond)
 	})
 }
+
+// Fetch follows db.Table: a second cache table has entries of its own.
+func TestFetchOtherTable(t *testing.T) {
+	each(t, func(t *testing.T, db *gorm.DB) {
+		other := db.Table("fetch_other")
+		require.NoError(t, cache.AutoMigrate(other))
+		opts := cache.FetchOptions{TTL: time.Hour, Stale: time.Hour}
+		v, err := cache.Fetch(other, "k", newCounter("other").load, opts)
+		require.NoError(t, err)
+		require.Equal(t, "other", v)
+		v, err = cache.Fetch(db, "k", newCounter("main").load, opts)
+		require.NoError(t, err)
+		require.Equal(t, "main", v)
+		var it cache.CachedItem
+		require.NoError(t, db.Table("fetch_other").Where(`"key" = ?`, "k").Take(&it).Error)
+		require.NotNil(t, it.KeepUntil)
+		v, err = cache.Fetch(other, "k", newCounter("again").load, opts)
+		require.NoError(t, err)
+		require.Equal(t, "other", v)
+	})
+}
