@@ -33,7 +33,8 @@ func usagef(format string, a ...any) error {
 var errNotFound = errors.New("not found")
 
 // Command returns the "cache" command group with the subcommands stats,
-// clear-expired, clear-all, migrate, get, set, delete and list. Add it to
+// clear-expired, clear-all, migrate, get, set, delete, list, locks and
+// unlock. Add it to
 // an app's root command, or rename it (set Use) and run it as a root.
 //
 // open returns the database to work on. It is called at most once per
@@ -81,6 +82,8 @@ and write entries, delete expired or all entries, create the table.`,
 		c.setCommand(),
 		c.deleteCommand(),
 		c.listCommand(),
+		c.locksCommand(),
+		c.unlockCommand(),
 	)
 	c.examples = make(map[*cobra.Command]string)
 	for _, sub := range group.Commands() {

@@ -168,7 +168,7 @@ func count(t *testing.T, db *gorm.DB) int64 {
 	return st.Total
 }
 
-var commands = []string{"", "stats", "clear-expired", "clear-all", "migrate", "get", "set", "delete", "list", "admin"}
+var commands = []string{"", "stats", "clear-expired", "clear-all", "migrate", "get", "set", "delete", "list", "locks", "unlock", "admin"}
 
 func TestHelp(t *testing.T) {
 	t.Parallel()
