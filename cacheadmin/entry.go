@@ -34,6 +34,9 @@ type entryData struct {
 	Shown     string // size of the shown part when truncated
 	RawURL    string
 	Back      listState
+	// Servable is when Fetch stops serving an expired entry stale or
+	// fail-safe (its keep-until time); nil when it does not.
+	Servable *stamp
 }
 
 // lookup reads the entry of the request's key parameter, live or expired.
@@ -92,6 +95,10 @@ func (s *server) entry(w http.ResponseWriter, r *http.Request) {
 	if item.ExpiresAt != nil {
 		e := makeStamp(*item.ExpiresAt, now)
 		d.Expires = &e
+		if k := item.KeepUntil; k != nil && item.ExpiresAt.Before(now) && k.After(now) {
+			st := makeStamp(*k, now)
+			d.Servable = &st
+		}
 	}
 	var buf bytes.Buffer
 	if err := json.Indent(&buf, item.Value, "", "  "); err != nil {

@@ -122,7 +122,7 @@ func newServer(db *gorm.DB, opts Options, now func() time.Time) (*server, error)
 		return nil, fmt.Errorf("cacheadmin: static files: %w", err)
 	}
 	s := &server{db: db, opts: opts, now: now, pages: map[string]*template.Template{}, static: static}
-	for _, p := range []string{pageList, pageEntry, pageConfirm, pageError} {
+	for _, p := range []string{pageList, pageEntry, pageConfirm, pageError, pageLocks, pageUnlock} {
 		t, err := template.ParseFS(templateFS, "templates/layout.html", "templates/"+p)
 		if err != nil {
 			return nil, fmt.Errorf("cacheadmin: parse %s: %w", p, err)
@@ -139,6 +139,7 @@ func newServer(db *gorm.DB, opts Options, now func() time.Time) (*server, error)
 	mux.HandleFunc("POST /clear-expired", s.clearExpired)
 	mux.HandleFunc("POST /clear-all", s.clearAll)
 	mux.HandleFunc("GET /static/{file}", s.staticFile)
+	s.lockRoutes(mux)
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
