@@ -15,6 +15,15 @@ import (
 	"github.com/gormcache/cache/internal/cachetest"
 )
 
+// runOut makes the lock called name expire a second ago, as if its ttl had
+// run out.
+func runOut(t *testing.T, db *gorm.DB, name string) {
+	t.Helper()
+	res := db.Table("cache_locks").Where(`"name" = ?`, name).Update("expires_at", time.Now().UTC().Add(-time.Second))
+	require.NoError(t, res.Error)
+	require.EqualValues(t, 1, res.RowsAffected)
+}
+
 // 16 contenders, goroutines spread over two pools (two processes, as far as
 // the database can tell), are never two inside.
 func TestLockMutualExclusion(t *testing.T) {
@@ -121,7 +130,7 @@ func TestLockLifecycle(t *testing.T) {
 // Release and Extend return false.
 func TestLockExpiry(t *testing.T) {
 	each(t, func(t *testing.T, db *gorm.DB) {
-		old := cache.NewLock(db, "expiring", 50*time.Millisecond)
+		old := cache.NewLock(db, "expiring", time.Hour)
 		ok, err := old.TryAcquire()
 		require.NoError(t, err)
 		require.True(t, ok)
@@ -129,7 +138,7 @@ func TestLockExpiry(t *testing.T) {
 		ok, err = next.TryAcquire()
 		require.NoError(t, err)
 		require.False(t, ok)
-		time.Sleep(100 * time.Millisecond)
+		runOut(t, db, "expiring")
 		ok, err = next.TryAcquire()
 		require.NoError(t, err)
 		require.True(t, ok, "an expired lock is free")
@@ -145,11 +154,11 @@ func TestLockExpiry(t *testing.T) {
 		require.Equal(t, next.Owner(), locks[0].Owner)
 
 		// An owner's lock that ran out is neither released nor extended.
-		stale := cache.NewLock(db, "ran-out", 20*time.Millisecond)
+		stale := cache.NewLock(db, "ran-out", time.Hour)
 		ok, err = stale.TryAcquire()
 		require.NoError(t, err)
 		require.True(t, ok)
-		time.Sleep(60 * time.Millisecond)
+		runOut(t, db, "ran-out")
 		ok, err = stale.Extend(time.Hour)
 		require.NoError(t, err)
 		require.False(t, ok)
@@ -222,11 +231,11 @@ func TestLocksAreNotEntries(t *testing.T) {
 		ok, err := held.TryAcquire()
 		require.NoError(t, err)
 		require.True(t, ok)
-		short := cache.NewLock(db, "short", 20*time.Millisecond)
+		short := cache.NewLock(db, "short", time.Hour)
 		ok, err = short.TryAcquire()
 		require.NoError(t, err)
 		require.True(t, ok)
-		time.Sleep(60 * time.Millisecond)
+		runOut(t, db, "short")
 
 		for _, k := range []string{"held", "short", "gormcache:fetch:held"} {
 			ok, err := cache.Cached(db, k).Exists()
