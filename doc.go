@@ -74,6 +74,15 @@
 // writes. Keys can hold personal data: [WithoutKeyAttribute] leaves them out.
 // With otelgorm registered, its DB spans are children of the cache spans.
 //
+// # Metrics
+//
+// Each operation records its duration in the histogram
+// cache.operation.duration (seconds) of the global MeterProvider, with the
+// attributes cache.operation (get, set, get_many, ...), cache.hit on reads,
+// error.type on failure and db.system.name. [ObserveStats] adds the gauges
+// cache.entries (by cache.status: live, expired, forever) and cache.size.
+// Without a MeterProvider nothing is measured.
+//
 // # Errors
 //
 // Invalid input fails before the database is touched, with an error that

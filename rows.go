@@ -25,6 +25,7 @@ type resultRow struct {
 	Expired   int64  `gorm:"column:expired"`
 	Unexpired int64  `gorm:"column:unexpired"`
 	Forever   int64  `gorm:"column:forever"`
+	Size      int64  `gorm:"column:size"`
 	// Fetch's and locks' columns; times as text (see scanTime).
 	ExpiredAt  sql.NullString `gorm:"column:expired_at"`
 	Name       string         `gorm:"column:name"`
@@ -89,6 +90,8 @@ func (r *rows) Scan(dest ...any) error {
 			n = row.Unexpired
 		case "forever":
 			n = row.Forever
+		case "size":
+			n = row.Size
 		case "name":
 			b = []byte(row.Name)
 		case "owner":

@@ -69,13 +69,20 @@ type op struct {
 	key  string
 	// hasKey is false for operations on many keys or the whole table.
 	hasKey bool
+	// Metrics (metrics.go): began is zero when no meter provider is set.
+	spanName string
+	began    time.Time
+	hitSeen  hitState
 }
 
 // start opens the span "cache.<span>" and the runner under its context.
 // The returned op is ready to use when err is nil; end must be called either
 // way.
 func start(db *gorm.DB, span, name, key string, hasKey bool) (op, error) {
-	o := op{name: name, key: key, hasKey: hasKey}
+	o := op{name: name, key: key, hasKey: hasKey, spanName: span}
+	if metering() {
+		o.began = time.Now()
+	}
 	ctx := context.TODO()
 	if db != nil && db.Statement != nil && db.Statement.Context != nil {
 		ctx = db.Statement.Context
@@ -100,6 +107,12 @@ func start(db *gorm.DB, span, name, key string, hasKey bool) (op, error) {
 
 // hit records whether a read found a live entry.
 func (o *op) hit(hit bool) {
+	if o.hitSeen == hitUnknown { // the metric counts the first lookup
+		o.hitSeen = hitMiss
+		if hit {
+			o.hitSeen = hitFound
+		}
+	}
 	if o.span.IsRecording() {
 		o.span.SetAttributes(attribute.Bool("cache.hit", hit))
 	}
@@ -125,5 +138,8 @@ func (o *op) end(err error) error {
 		o.span.SetStatus(codes.Error, errors.Unwrap(err).Error())
 	}
 	o.span.End()
+	if !o.began.IsZero() {
+		o.record(err)
+	}
 	return err
 }

@@ -47,8 +47,10 @@ else
   done
   # Tracing once per database: its none and sdk-sample-none runs, which the
   # target compares, then follow each other directly.
-  patterns+=('^BenchmarkTracing$/.*/^sqlite$' '^BenchmarkTracing$/.*/^postgres$' '^BenchmarkScale$' '^BenchmarkPool$' \
-    '^BenchmarkFetch$/^sqlite$' '^BenchmarkFetch$/^postgres$' '^BenchmarkLock$')
+  patterns+=('^BenchmarkTracing$/.*/^sqlite$' '^BenchmarkTracing$/.*/^postgres$')
+  # Metrics likewise; each process sets at most one global provider.
+  patterns+=('^BenchmarkMetrics$/.*/^sqlite$' '^BenchmarkMetrics$/.*/^postgres$' '^BenchmarkScale$' '^BenchmarkPool$')
+  patterns+=('^BenchmarkFetch$/^sqlite$' '^BenchmarkFetch$/^postgres$' '^BenchmarkLock$')
 fi
 
 for r in $(seq 1 "$ROUNDS"); do

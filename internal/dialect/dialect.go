@@ -40,6 +40,8 @@ const (
 	Clear
 	Stats
 	ClearExpiredBatch
+	// StatsSize is Stats plus the bytes of the values (the metrics' gauges).
+	StatsSize
 	// Fetch and locks: their SQL is in fetch.go.
 	FetchGet
 	FetchSet
@@ -188,6 +190,16 @@ var cols = map[ID][]string{
 	Increment: {"n"},
 	GetMany:   {"key", "value"},
 	Stats:     {"total", "expired", "unexpired", "forever"},
+	StatsSize: {"total", "expired", "unexpired", "forever", "size"},
+}
+
+// statsSize is the StatsSize statement of the named database.
+func statsSize(name string) string {
+	return `SELECT COUNT(*) AS "total", ` +
+		`COUNT(*) FILTER (WHERE "expires_at" < ?) AS "expired", ` +
+		`COUNT(*) FILTER (WHERE "expires_at" >= ?) AS "unexpired", ` +
+		`COUNT(*) FILTER (WHERE "expires_at" IS NULL) AS "forever", ` +
+		`COALESCE(SUM(` + ValueSize(name) + `), 0) AS "size" FROM "cached_items"`
 }
 
 // incrementSet is the shared part of the increment upserts: a missing or
@@ -218,6 +230,7 @@ var sqlite = build("sqlite", false, true, 1000, map[ID]string{
 	ClearExpiredBatch: `WITH "p" AS (SELECT ? AS "now") DELETE FROM "cached_items" WHERE "id" IN ` +
 		`(SELECT "id" FROM "cached_items" WHERE "expires_at" < (SELECT "now" FROM "p") AND ` + keepGone +
 		` ORDER BY "expires_at" LIMIT ?)`,
+	StatsSize: statsSize("sqlite"),
 })
 
 var postgres = build("postgres", true, false, 10000, map[ID]string{
@@ -244,6 +257,7 @@ var postgres = build("postgres", true, false, 10000, map[ID]string{
 		`DELETE FROM "cached_items" WHERE "ctid" = ANY(ARRAY(SELECT "ctid" FROM "cached_items" ` +
 		`WHERE "expires_at" < (SELECT "now" FROM "p") AND ` + keepGone + ` ORDER BY "expires_at" LIMIT (SELECT "n" FROM "p"))) ` +
 		`AND "expires_at" < (SELECT "now" FROM "p") AND ` + keepGone,
+	StatsSize: statsSize("postgres"),
 })
 
 func build(name string, dollar, prepare bool, clearBatch int, own map[ID]string) Dialect {

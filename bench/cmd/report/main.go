@@ -234,6 +234,10 @@ func run(w io.Writer, roundsPath, benchstatPath, expiryPath, metaPath string, n 
 			"BenchmarkTracing/sdk-sample-none/"+db+"/GetHit", "BenchmarkTracing/none/"+db+"/GetHit", 1.05)
 	}
 	for _, db := range []string{"sqlite", "postgres"} {
+		target(fmt.Sprintf("Metrics, %s: GetHit with an SDK whose reader exports nothing ≤ 1.05× no provider", db),
+			"BenchmarkMetrics/sdk-manual-reader/"+db+"/GetHit", "BenchmarkMetrics/none/"+db+"/GetHit", 1.05)
+	}
+	for _, db := range []string{"sqlite", "postgres"} {
 		sc := func(db, n string) string { return "BenchmarkScale/" + db + "/" + n }
 		desc := fmt.Sprintf("Scale, %s: GetHit flat from 10k to 1M rows (1M ≤ 1.2× 10k, or growth ≤ 1.05× raw SQL's own on the same tables)", db)
 		g, ok := ratio(sc(db, "1000000"), sc(db, "10000"), "ns/op")
@@ -349,6 +353,7 @@ func run(w io.Writer, roundsPath, benchstatPath, expiryPath, metaPath string, n 
 		p("\n")
 	}
 	group("Tracing", "BenchmarkTracing/", "gormcache GetHit with no tracer provider, with an OpenTelemetry SDK provider that samples nothing, and with one that samples every span (recorded, not exported).", "")
+	group("Metrics", "BenchmarkMetrics/", "gormcache GetHit with no meter provider and with an OpenTelemetry SDK provider whose ManualReader is never collected (every operation recorded and aggregated, nothing exported).", "")
 	group("Scale", "BenchmarkScale/", "gormcache GetHit on tables of 10,000 to 1,000,000 live entries, keys spread evenly over the table. `-raw`: raw's Get (as in BenchmarkOps) on the same tables. `sqlite-cache64m`: SQLite with `_cache_size=-65536`.", "")
 	group("Fetch", "BenchmarkFetch/", "GetOrSet's hit, Fetch's hit, and Fetch's stale hit (past TTL, within Stale, the refresh under way) on 10,000 entries.", "")
 	group("Locks", "BenchmarkLock/", "A Lock's TryAcquire then Release, on a free lock.", "")
