@@ -328,9 +328,6 @@ type fetchCall struct {
 	res   fetchResult
 	err   error
 	dbErr error // a database error that FailOpen passed over
-	// useOld is set when another process's load did not finish within
-	// LockWait and an old value can be served.
-	useOld bool
 }
 
 // fetchFlights holds the loads in progress, by flight key.
