@@ -184,7 +184,7 @@ type fetcher struct {
 	flightID string
 }
 
-// row is the state of the key's row as read.
+// fetchRow is the state of the key's row as read.
 type fetchRow struct {
 	found, live bool
 	raw         []byte
