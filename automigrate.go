@@ -1,9 +1,11 @@
 package cache
 
 import (
+	"errors"
 	"fmt"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/gormcache/cache/internal/dialect"
 )
@@ -12,15 +14,23 @@ import (
 type MigrateOption func(*migrateOptions)
 
 type migrateOptions struct {
-	unlogged bool
+	unlogged, logged bool
 }
 
 // Unlogged makes AutoMigrate turn the table into an UNLOGGED table on
 // PostgreSQL, which roughly halves the cost of writes: PostgreSQL writes no
 // WAL for it. The price: the table is emptied after a server crash and is
 // not replicated to standbys. A cache can usually pay it. Ignored on SQLite.
+// [Logged] undoes it.
 func Unlogged() MigrateOption {
 	return func(o *migrateOptions) { o.unlogged = true }
+}
+
+// Logged makes AutoMigrate turn an UNLOGGED table (see [Unlogged]) back into
+// an ordinary one on PostgreSQL, which rewrites the table and writes it to
+// the WAL. It cannot be combined with Unlogged. Ignored on SQLite.
+func Logged() MigrateOption {
+	return func(o *migrateOptions) { o.logged = true }
 }
 
 // AutoMigrate creates the cache table and its indexes, and the table
@@ -35,7 +45,10 @@ func AutoMigrate(db *gorm.DB, opts ...MigrateOption) error {
 		opt(&o)
 	}
 	if db == nil {
-		return fmt.Errorf("cache: migrate: nil *gorm.DB")
+		return errors.New("cache: migrate: nil *gorm.DB")
+	}
+	if o.unlogged && o.logged {
+		return errors.New("cache: migrate: Unlogged and Logged cannot be combined")
 	}
 	base, err := dialect.For(db.Dialector.Name())
 	if err != nil {
@@ -57,6 +70,11 @@ func AutoMigrate(db *gorm.DB, opts ...MigrateOption) error {
 	}
 	for _, q := range d.Migrations(o.unlogged) {
 		if err := s.Exec(q).Error; err != nil {
+			return fmt.Errorf("cache: migrate %s: %w", d.TableName, err)
+		}
+	}
+	if q := dialect.SetLogged(d.Name); o.logged && q != "" {
+		if err := s.Exec(q, clause.Table{Name: d.TableName}).Error; err != nil {
 			return fmt.Errorf("cache: migrate %s: %w", d.TableName, err)
 		}
 	}

@@ -82,7 +82,13 @@ func TestBadInputSizes(t *testing.T) {
 			runtime.ReadMemStats(&after)
 			alloc := after.TotalAlloc - before.TotalAlloc
 			t.Logf("64 MiB Set+Get took %v and allocated %d MiB", time.Since(begin).Round(time.Millisecond), alloc>>20)
-			require.Less(t, alloc, uint64(12*size), "memory is not bounded")
+			bound := uint64(12 * size)
+			if b.Name == "pgbouncer" {
+				// The simple protocol sends the value quoted inside the
+				// statement's text: pgx builds that text, two copies more.
+				bound = 16 * size
+			}
+			require.Less(t, alloc, bound, "memory is not bounded")
 			_, err = cache.Cached(db, "big").Delete()
 			require.NoError(t, err)
 		})

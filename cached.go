@@ -7,13 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
-	"golang.org/x/sync/singleflight"
 	"gorm.io/gorm"
 
 	"github.com/gormcache/cache/internal/dialect"
@@ -49,7 +49,10 @@ func Cached(db *gorm.DB, key string) *Entry {
 func (e *Entry) Key() string { return e.key }
 
 // Set stores value under the key, replacing any value and expiry it had. The
-// value is stored as its JSON encoding (json.Marshal). Without an
+// value is stored as its JSON encoding (json.Marshal), with numbers written
+// as PostgreSQL's jsonb gives them back on every database (1e3 as 1000,
+// 1.50e1 as 15.0, -0 as 0), so that a value reads back, and Increment
+// accepts it, alike on each. Without an
 // Expiration the entry never expires. An existing entry keeps its ID and
 // CreatedAt.
 func (e *Entry) Set(value any, exp ...Expiration) error {
@@ -127,7 +130,7 @@ func (e *Entry) Touch(exp ...Expiration) (bool, error) {
 	var n int64
 	if err == nil {
 		if err = checkKey(e.key); err == nil {
-			now := time.Now().UTC()
+			now := clock()
 			var at *time.Time
 			if at, err = expiry(now, exp); err == nil {
 				o.expires(at)
@@ -178,124 +181,55 @@ func Get[T any](db *gorm.DB, key string) (T, bool, error) {
 	return v, ok, err
 }
 
-// flights deduplicates concurrent GetOrSet computations in this process.
-// The zero Group is ready to use.
-var flights singleflight.Group
-
-type flightResult struct {
-	raw []byte
-}
-
-// GetOrSet returns the live value under key, or calls compute, stores what
-// it returns with the given expiry, and returns that. A stored null is a
-// hit. When compute fails, its error is returned wrapped and nothing is
-// stored. Concurrent misses of one key in one process call compute once;
-// calls inside a transaction share no computation with calls outside it.
-// Processes that miss at the same time may each call compute, but only the
-// first value stored is kept, and every caller returns that one.
-func GetOrSet[T any](db *gorm.DB, key string, compute func() (T, error), exp ...Expiration) (T, error) {
-	var v T
-	o, err := start(db, "cache.get_or_set", "get or set", key, true)
-	if err != nil {
-		return v, o.end(err)
-	}
-	if compute == nil {
-		return v, o.end(errors.New("nil compute function"))
-	}
-	hit, err := o.get(&v)
-	if err != nil || hit {
-		o.hit(hit)
-		return v, o.end(err)
-	}
-	o.hit(false)
-	// The flight is keyed by the connection the call runs on: the pool, or
-	// the caller's transaction, which no other call may see into.
-	computed := false
-	res, err, _ := flights.Do(flightKey(db, key), func() (any, error) {
-		var raw json.RawMessage
-		if hit, err := o.get(&raw); err != nil || hit {
-			return flightResult{raw: raw}, err
-		}
-		val, err := compute()
-		if err != nil {
-			return nil, fmt.Errorf("compute: %w", err)
-		}
-		b, err := encode(val)
-		if err != nil {
-			return nil, err
-		}
-		// Add, not Set: another process may have stored a value since the
-		// miss, and then that value is the one every caller gets.
-		n, err := o.storeCount(dialect.Add, b, exp)
-		if err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			if hit, err := o.get(&raw); err != nil || hit {
-				return flightResult{raw: raw}, err
-			}
-		}
-		v, computed = val, true
-		return flightResult{raw: b}, nil
-	})
-	if err == nil && !computed {
-		if r := res.(flightResult); r.raw != nil {
-			var fresh T // decode into a zero T, as Get would
-			if err = json.Unmarshal(r.raw, &fresh); err == nil {
-				v = fresh
-			}
-		}
-	}
-	return v, o.end(err)
-}
-
-// flightKey names the connection a call runs on (the pool, or the caller's
-// transaction), the cache table and the key.
-func flightKey(db *gorm.DB, key string) string {
-	var conn any = db.Statement.ConnPool
-	if p, ok := conn.(*gorm.PreparedStmtDB); ok {
-		conn = p.ConnPool // each session wraps the pool anew
-	}
-	table := dialect.Table
-	if r, err := newRunner(db); err == nil {
-		table = r.d.TableName
-	}
-	return fmt.Sprintf("%p\x00%s\x00%s", conn, table, key)
-}
-
 // GetMany returns the live values under keys decoded into T, keyed by key;
-// keys without a live entry are absent from the map. It runs one query per
-// chunk of keys. Every key is checked first: one invalid key fails the call
-// with [ErrInvalidKey] before any query.
+// keys without a live entry are absent from the map. It runs one query,
+// whatever the number of keys (they travel as one JSON array parameter), and
+// never opens a transaction, so on SQLite it does not wait for a writer.
+// Every key is checked first: one invalid key fails the call with
+// [ErrInvalidKey] before any query.
 func GetMany[T any](db *gorm.DB, keys []string) (map[string]T, error) {
 	o, err := start(db, "cache.get_many", "get many", "", false)
 	out := make(map[string]T, len(keys))
 	if err == nil {
-		err = eachChunk(o, keys, func(r runner, chunk string) error {
-			rows, err := r.query(r.d.Stmt(dialect.GetMany), chunk, time.Now().UTC())
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			var key string
-			var raw sql.RawBytes
-			for rows.Next() {
-				if err := rows.Scan(&key, &raw); err != nil {
-					return err
-				}
-				var v T
-				if err := json.Unmarshal(raw, &v); err != nil {
-					return fmt.Errorf("decode %q: %w", key, err)
-				}
-				out[key] = v
-			}
-			return rows.Err()
-		})
+		err = getMany(o.r, keys, out)
 	}
 	if err != nil {
 		out = nil
 	}
 	return out, o.end(err)
+}
+
+func getMany[T any](r runner, keys []string, out map[string]T) error {
+	for _, k := range keys {
+		if err := checkKey(k); err != nil {
+			return fmt.Errorf("%q: %w", k, err)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	arr, err := json.Marshal(keys)
+	if err != nil {
+		return err
+	}
+	rows, err := r.query(r.d.Stmt(dialect.GetMany), string(arr), clock())
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var key string
+	var raw sql.RawBytes
+	for rows.Next() {
+		if err := rows.Scan(&key, &raw); err != nil {
+			return err
+		}
+		var v T
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return fmt.Errorf("decode %q: %w", key, err)
+		}
+		out[key] = v
+	}
+	return rows.Err()
 }
 
 // SetMany stores every value of values under its key, as Set does, in one
@@ -306,7 +240,7 @@ func SetMany(db *gorm.DB, values map[string]any, exp ...Expiration) error {
 	if err != nil {
 		return o.end(err)
 	}
-	now := time.Now().UTC()
+	now := clock()
 	at, err := expiry(now, exp)
 	if err != nil {
 		return o.end(err)
@@ -381,7 +315,7 @@ func (o *op) get(dst any) (bool, error) {
 	if err := checkKey(o.key); err != nil {
 		return false, err
 	}
-	rows, err := o.r.query(o.r.d.Stmt(dialect.Get), o.key, time.Now().UTC())
+	rows, err := o.r.query(o.r.d.Stmt(dialect.Get), o.key, clock())
 	if err != nil {
 		return false, err
 	}
@@ -405,7 +339,7 @@ func (o *op) exists() (bool, error) {
 	if err := checkKey(o.key); err != nil {
 		return false, err
 	}
-	rows, err := o.r.query(o.r.d.Stmt(dialect.Exists), o.key, time.Now().UTC())
+	rows, err := o.r.query(o.r.d.Stmt(dialect.Exists), o.key, clock())
 	if err != nil {
 		return false, err
 	}
@@ -436,7 +370,7 @@ func (o *op) writeCount(id dialect.ID, value any, exp []Expiration) (int64, erro
 
 // storeCount runs the Set or Add upsert with encoded value b.
 func (o *op) storeCount(id dialect.ID, b []byte, exp []Expiration) (int64, error) {
-	now := time.Now().UTC()
+	now := clock()
 	at, err := expiry(now, exp)
 	if err != nil {
 		return 0, err
@@ -450,14 +384,15 @@ func (o *op) increment(delta int64, exp []Expiration) (int64, error) {
 	if err := checkKey(o.key); err != nil {
 		return 0, err
 	}
-	now := time.Now().UTC()
+	now := clock()
 	at, err := expiry(now, exp)
 	if err != nil {
 		return 0, err
 	}
 	// A refused increment returns no row; a second look tells why. If the
-	// entry vanished in between, the increment is tried once more.
-	for range 2 {
+	// entry vanished in between, or now holds an integer that delta does
+	// not overflow (a concurrent Set), the increment is tried again.
+	for {
 		nowArg := any(now) // boxed once for both timestamps
 		n, ok, err := o.queryInt(o.r.d.Stmt(dialect.Increment), o.key, delta, timeArg(at), nowArg, nowArg)
 		if err != nil || ok || o.r.dryRun() {
@@ -478,18 +413,35 @@ func (o *op) increment(delta int64, exp []Expiration) (int64, error) {
 		if err != nil {
 			return 0, err
 		}
-		if found {
-			if _, perr := strconv.ParseInt(string(bytes.TrimSpace(raw)), 10, 64); perr == nil {
-				return 0, ErrOverflow
-			}
+		if !found {
+			continue
+		}
+		v, perr := strconv.ParseInt(string(bytes.TrimSpace(raw)), 10, 64)
+		switch {
+		case perr != nil:
 			return 0, ErrNotNumber
+		case delta > 0 && v > math.MaxInt64-delta, delta < 0 && v < math.MinInt64-delta:
+			return 0, ErrOverflow
+		}
+		now = clock()
+		if at, err = expiry(now, exp); err != nil {
+			return 0, err
 		}
 	}
-	return 0, ErrNotNumber
 }
 
-// queryInt runs a statement that returns at most one integer.
-func (o *op) queryInt(s *dialect.Stmt, args ...any) (int64, bool, error) {
+// queryInt runs a statement that returns at most one integer, waiting for
+// SQLite's write lock as exec does (the statement runs, and may find the
+// lock taken, at its first row).
+func (o *op) queryInt(s *dialect.Stmt, args ...any) (n int64, ok bool, err error) {
+	err = o.r.retryBusy(func() (err error) {
+		n, ok, err = o.queryIntOnce(s, args...)
+		return err
+	})
+	return n, ok, err
+}
+
+func (o *op) queryIntOnce(s *dialect.Stmt, args ...any) (int64, bool, error) {
 	rows, err := o.r.query(s, args...)
 	if err != nil {
 		return 0, false, err
@@ -502,7 +454,7 @@ func (o *op) queryInt(s *dialect.Stmt, args ...any) (int64, bool, error) {
 	if err := rows.Scan(&n); err != nil {
 		return 0, false, err
 	}
-	return n, true, rows.Close()
+	return n, true, finish(&rows)
 }
 
 // eachChunk checks every key, then calls fn with the keys in chunks, each
@@ -536,12 +488,16 @@ func inTx(r runner, tx bool, fn func(r runner) error) error {
 	if !tx || r.dryRun() { // a dry run executes nothing, BEGIN included
 		return fn(r)
 	}
-	return r.session().Transaction(func(tx *gorm.DB) error {
-		txr, err := newRunner(tx)
-		if err != nil {
-			return err
-		}
-		return fn(txr.withContext(r.ctx))
+	// A transaction that found SQLite's write lock taken rolled back whole,
+	// so it is tried again whole.
+	return r.retryBusy(func() error {
+		return r.session().Transaction(func(tx *gorm.DB) error {
+			txr, err := newRunner(tx)
+			if err != nil {
+				return err
+			}
+			return fn(txr.withContext(r.ctx))
+		})
 	})
 }
 
@@ -583,126 +539,14 @@ func encode(v any) ([]byte, error) {
 	if !utf8.Valid(b) {
 		return nil, fmt.Errorf("%w: not valid UTF-8", ErrInvalidValue)
 	}
-	if err := checkNumbers(b); err != nil {
-		return nil, err
-	}
-	return b, nil
+	return canonicalNumbers(b)
 }
-
-// PostgreSQL's jsonb keeps numbers as numeric, which holds at most
-// maxIntDigits digits before the decimal point and maxFracDigits after it,
-// and whose input refuses an exponent of ±maxExponent or beyond, even on a
-// zero (0e1073741823).
-const (
-	maxIntDigits  = 131072
-	maxFracDigits = 16383
-	maxExponent   = 1<<30 - 1 // INT_MAX/2 in PostgreSQL's numeric_in
-)
-
-// checkNumbers refuses JSON numbers that PostgreSQL's numeric cannot hold
-// (1e131072, 1e-16384, 0e1073741823), so that SQLite refuses them as well. Only a value
-// with an exponent or longer than maxFracDigits can hold one, so others are
-// not scanned.
-func checkNumbers(b []byte) error {
-	if len(b) <= maxFracDigits && !hasExponent(b) {
-		return nil
-	}
-	for i := 0; i < len(b); {
-		switch c := b[i]; {
-		case c == '"': // skip the string: up to a quote after an even run of backslashes
-			i++
-			for {
-				j := bytes.IndexByte(b[i:], '"')
-				if j < 0 {
-					return nil
-				}
-				i += j + 1
-				n := 0
-				for k := i - 2; k >= 0 && b[k] == '\\'; k-- {
-					n++
-				}
-				if n%2 == 0 {
-					break
-				}
-			}
-		case c == '-' || isDigit(c):
-			if c == '-' {
-				i++
-			}
-			start := i
-			for i < len(b) && isDigit(b[i]) {
-				i++
-			}
-			intLen := i - start
-			digits := b[start:i]
-			fracLen := 0
-			if i < len(b) && b[i] == '.' {
-				i++
-				fs := i
-				for i < len(b) && isDigit(b[i]) {
-					i++
-				}
-				fracLen = i - fs
-				digits = append(digits[:len(digits):len(digits)], b[fs:i]...)
-			}
-			exp := 0
-			if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-				i++
-				neg := false
-				if i < len(b) && (b[i] == '+' || b[i] == '-') {
-					neg = b[i] == '-'
-					i++
-				}
-				for i < len(b) && isDigit(b[i]) {
-					if exp < 1<<30 {
-						exp = exp*10 + int(b[i]-'0')
-					}
-					i++
-				}
-				if neg {
-					exp = -exp
-				}
-				if exp >= maxExponent || exp <= -maxExponent {
-					return fmt.Errorf("%w: a number has an exponent beyond ±%d, "+
-						"more than PostgreSQL can read", ErrInvalidValue, maxExponent-1)
-				}
-			}
-			if fracLen-exp > maxFracDigits {
-				return fmt.Errorf("%w: a number has more than %d digits after the decimal point, "+
-					"more than PostgreSQL can store", ErrInvalidValue, maxFracDigits)
-			}
-			zeros := 0
-			for zeros < len(digits) && digits[zeros] == '0' {
-				zeros++
-			}
-			if zeros < len(digits) && intLen-zeros+exp > maxIntDigits {
-				return fmt.Errorf("%w: a number has more than %d digits before the decimal point, "+
-					"more than PostgreSQL can store", ErrInvalidValue, maxIntDigits)
-			}
-		default:
-			i++
-		}
-	}
-	return nil
-}
-
-// hasExponent reports whether b may hold a number with an exponent: an e or
-// E right after a digit ("true" and "false" have none).
-func hasExponent(b []byte) bool {
-	for i := 1; i < len(b); i++ {
-		if (b[i] == 'e' || b[i] == 'E') && isDigit(b[i-1]) {
-			return true
-		}
-	}
-	return false
-}
-
-func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // cleanEscapes refuses the \u escapes that PostgreSQL's jsonb cannot hold
 // (NUL and unpaired surrogates), so that SQLite refuses them as well, and
 // turns json.Marshal's HTML escapes of <, > and & back into the characters,
-// so that both databases store the same text. Backslashes only occur inside
+// so that both databases store them as characters (PostgreSQL's jsonb keeps
+// no escape of them either). Backslashes only occur inside
 // strings in valid JSON, so a linear walk over escapes is exact.
 func cleanEscapes(b []byte) ([]byte, error) {
 	i := bytes.IndexByte(b, '\\')

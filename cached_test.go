@@ -464,6 +464,8 @@ func TestInvalidKeys(t *testing.T) {
 		"too long mb":  strings.Repeat("é", 256),
 		"invalid utf8": "a\xffb",
 		"nul":          "a\x00b",
+		"nul first":    "\x00a",
+		"nul alone":    "\x00",
 	}
 	calls := map[string]func(db *gorm.DB, k string) error{
 		"Set":       func(db *gorm.DB, k string) error { return cache.Cached(db, k).Set(1) },
@@ -704,6 +706,10 @@ func TestGetOrSetInTransactionHasOwnFlight(t *testing.T) {
 	each(t, func(t *testing.T, db *gorm.DB) {
 		inside := make(chan struct{})
 		release := make(chan struct{})
+		var releaseOnce sync.Once
+		// A failing test still lets the transaction end, so that the
+		// cleanup does not wait on it forever.
+		t.Cleanup(func() { releaseOnce.Do(func() { close(release) }) })
 		done := make(chan error, 1)
 		go func() {
 			done <- db.Transaction(func(tx *gorm.DB) error {
@@ -715,7 +721,13 @@ func TestGetOrSetInTransactionHasOwnFlight(t *testing.T) {
 				return err
 			})
 		}()
-		<-inside
+		select {
+		case <-inside:
+		case err := <-done:
+			t.Fatalf("the transaction's GetOrSet returned without computing: %v", err)
+		case <-time.After(time.Minute):
+			t.Fatal("the transaction's GetOrSet never computed")
+		}
 		// The transaction's flight is in progress. A call outside the
 		// transaction must compute on its own rather than wait for it: were
 		// the flights shared, its compute would never run while the
@@ -736,9 +748,15 @@ func TestGetOrSetInTransactionHasOwnFlight(t *testing.T) {
 		}
 		// On SQLite the transaction holds the write lock, so the outside
 		// call's write completes only once the transaction is done.
-		close(release)
-		require.NoError(t, <-done)
-		require.NoError(t, <-got)
+		releaseOnce.Do(func() { close(release) })
+		for _, ch := range []chan error{done, got} {
+			select {
+			case err := <-ch:
+				require.NoError(t, err)
+			case <-time.After(time.Minute):
+				t.Fatal("a GetOrSet call did not return")
+			}
+		}
 	})
 }
 

@@ -25,10 +25,10 @@ func ClearExpired(db *gorm.DB) (int64, error) {
 	o, err := start(db, "cache.clear_expired", "clear expired", "", false)
 	var total int64
 	if err == nil {
-		_, err = o.r.exec(o.r.d.Stmt(dialect.LockPrune), time.Now().UTC())
+		_, err = o.r.exec(o.r.d.Stmt(dialect.LockPrune), clock())
 	}
 	if err == nil {
-		now := time.Now().UTC()
+		now := clock()
 		s := o.r.d.Stmt(dialect.ClearExpiredBatch)
 		for {
 			var n int64
@@ -72,11 +72,13 @@ func RunClearExpired(ctx context.Context, db *gorm.DB, every time.Duration) erro
 	}
 }
 
-// Statistics counts the entries in the cache table.
+// Statistics counts the entries in the cache table by [Status]. Live is
+// Unexpired plus Forever; Total is Live plus Expired.
 type Statistics struct {
 	Total     int64 // all entries
-	Expired   int64 // expired, not yet cleared
+	Live      int64 // what reads see: unexpired or forever
 	Unexpired int64 // with an expiry still to come
+	Expired   int64 // expired, not yet cleared
 	Forever   int64 // that never expire
 }
 
@@ -86,7 +88,7 @@ func Stats(db *gorm.DB) (Statistics, error) {
 	var st Statistics
 	if err == nil {
 		err = func() error {
-			now := time.Now().UTC()
+			now := clock()
 			rows, err := o.r.query(o.r.d.Stmt(dialect.Stats), now, now)
 			if err != nil {
 				return err
@@ -96,6 +98,7 @@ func Stats(db *gorm.DB) (Statistics, error) {
 				if err := rows.Scan(&st.Total, &st.Expired, &st.Unexpired, &st.Forever); err != nil {
 					return err
 				}
+				st.Live = st.Unexpired + st.Forever
 			}
 			if err := rows.Err(); err != nil {
 				return err

@@ -40,7 +40,7 @@ func TestScopesAndStats(t *testing.T) {
 
 		st, err := cache.Stats(db)
 		require.NoError(t, err)
-		require.Equal(t, cache.Statistics{Total: 9, Expired: 3, Unexpired: 2, Forever: 4}, st)
+		require.Equal(t, cache.Statistics{Total: 9, Live: 6, Expired: 3, Unexpired: 2, Forever: 4}, st)
 
 		var items []cache.CachedItem
 		require.NoError(t, db.Scopes(cache.Expired).Order(`"key"`).Find(&items).Error)
@@ -59,7 +59,7 @@ func TestClearExpired(t *testing.T) {
 		require.EqualValues(t, 2500, n)
 		st, err := cache.Stats(db)
 		require.NoError(t, err)
-		require.Equal(t, cache.Statistics{Total: 50, Unexpired: 30, Forever: 20}, st)
+		require.Equal(t, cache.Statistics{Total: 50, Live: 50, Unexpired: 30, Forever: 20}, st)
 		n, err = cache.ClearExpired(db)
 		require.NoError(t, err)
 		require.Zero(t, n)
@@ -138,10 +138,23 @@ func TestAutoMigratePostgresOptions(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, 1, v)
+
+	// Logged is the way back, and keeps the entries too.
+	require.Error(t, cache.AutoMigrate(b.DB, cache.Unlogged(), cache.Logged()))
+	require.Equal(t, "u", persistence(), "nothing done for conflicting options")
+	require.NoError(t, cache.AutoMigrate(b.DB, cache.Logged()))
+	require.Equal(t, "p", persistence())
+	require.NoError(t, cache.AutoMigrate(b.DB, cache.Logged()))
+	require.Equal(t, "p", persistence())
+	v, ok, err = cache.Get[int](b.DB, "keep")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, 1, v)
 }
 
 func TestAutoMigrateUnloggedIgnoredOnSQLite(t *testing.T) {
 	b := cachetest.SQLite(t)
 	require.NoError(t, cache.AutoMigrate(b.DB, cache.Unlogged()))
+	require.NoError(t, cache.AutoMigrate(b.DB, cache.Logged()))
 	require.NoError(t, cache.Cached(b.DB, "k").Set(1))
 }

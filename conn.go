@@ -113,8 +113,8 @@ func (r runner) query(s *dialect.Stmt, args ...any) (rows, error) {
 	return rows{Rows: rs}, err
 }
 
-// exec runs a statement and returns the number of rows it affected.
-func (r runner) exec(s *dialect.Stmt, args ...any) (int64, error) {
+// execOnce runs a statement and returns the number of rows it affected.
+func (r runner) execOnce(s *dialect.Stmt, args ...any) (int64, error) {
 	if err := r.ctx.Err(); err != nil {
 		return 0, err
 	}

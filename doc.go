@@ -55,6 +55,15 @@
 // The package imports no database driver: the application opens the
 // database with gorm.io/driver/sqlite or gorm.io/driver/postgres.
 //
+// # Inspection
+//
+// [List] pages through the entries (newest first, filtered by [Status] and
+// key, with a keyset cursor) without reading their values; [Inspect] reads
+// one entry with its value, expired or not; [Stats] counts the entries by
+// status in one query and [Measure] adds sizes and the range of expiry
+// times. One word names each status everywhere: live (what reads see),
+// unexpired, expired and forever; see [Status].
+//
 // # Speed
 //
 // Reads and writes skip GORM's statement builder and run fixed SQL on the
@@ -88,6 +97,36 @@
 // Invalid input fails before the database is touched, with an error that
 // wraps [ErrInvalidKey], [ErrInvalidValue], [ErrInvalidExpiration],
 // [ErrInvalidTable] or [ErrUnsupportedSession];
-// [ErrNotNumber] and [ErrOverflow] come from Increment and Decrement. Every
-// error names the operation and key, as in `cache: set "k": ...`.
+// [ErrNotNumber] and [ErrOverflow] come from Increment and Decrement.
+// [ErrBusy] reports a SQLite write that waited longer than the busy timeout
+// for another writer's lock. Every error names the operation and key, as in
+// `cache: set "k": ...`.
+//
+// # Where things are
+//
+// One concern per file of this package:
+//
+//	cached.go        Cached and the entry methods, generics, bulk operations
+//	getorset.go      GetOrSet and its flights
+//	numbers.go       the JSON numbers both databases store alike
+//	expiration.go    In, At, Seconds
+//	model.go         the CachedItem model and its JSON column
+//	scopes.go        the status scopes
+//	inspect.go       List, Inspect, Measure and the Status vocabulary
+//	chores.go        ClearExpired, RunClearExpired, Stats
+//	automigrate.go   AutoMigrate and its options
+//	session.go       what the caller's *gorm.DB asks: table, clauses, callbacks
+//	conn.go          how statements reach the database (fast path, GORM path)
+//	rows.go, drain.go  the rows of a query on either path, read to the end
+//	busy.go          waiting for SQLite's write lock (ErrBusy)
+//	clock.go         the time expiries are compared with
+//	trace.go         OpenTelemetry spans
+//	metrics.go       OpenTelemetry metrics (ObserveStats)
+//	errors.go        the sentinel errors
+//
+// All SQL, and every switch on the database, is in internal/dialect. The
+// command line (cachecli, cmd/gormcache) and the admin page (cacheadmin)
+// use this package's exported API only: no SQL, no GORM queries of their
+// own, no internal packages. A feature for the front ends is added here
+// first, so each database's SQL is written once.
 package cache

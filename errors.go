@@ -32,6 +32,32 @@ var (
 	// would not fit in an int64. The value is kept.
 	ErrOverflow = errors.New("cache: integer overflow")
 
+	// ErrInvalidStatus is returned by ParseStatus and List for a status
+	// that is not one of the Status constants.
+	ErrInvalidStatus = errors.New("cache: invalid status")
+
+	// ErrInvalidCursor is returned by List for a ListOptions.After that is
+	// not the Next of a Page.
+	ErrInvalidCursor = errors.New("cache: invalid cursor")
+
+	// ErrPanicked is returned by GetOrSet to the callers that waited for
+	// a compute function that panicked (its own caller panics again).
+	ErrPanicked = errors.New("cache: compute panicked")
+
+	// ErrRecursive is returned by GetOrSet when a compute function calls
+	// GetOrSet for the key it is computing, which would wait for itself.
+	ErrRecursive = errors.New("cache: compute called GetOrSet for its own key")
+
+	// ErrBusy is returned when SQLite reports that the database is locked
+	// (SQLITE_BUSY) and the call's context is not done: another
+	// connection, often in another process, held the write lock for longer
+	// than the busy timeout, which is the DSN's _busy_timeout or, when that
+	// is shorter, the 10 s for which the package itself tries again every
+	// millisecond. The driver's error is wrapped too. The call changed
+	// nothing; it may be retried. README's Recommended settings show how to
+	// keep writers in several processes well under the timeout.
+	ErrBusy = errors.New("cache: database busy: another writer held the lock for longer than the busy timeout")
+
 	// ErrUnsupportedSession is returned when the *gorm.DB passed in carries
 	// clauses or scopes that would change the SQL of a cache statement
 	// (Where, Select, Joins, Order, Limit, Scopes, Raw, a Model other than

@@ -147,7 +147,7 @@ func ExampleStats() {
 	_ = cache.Cached(db, "c").Set(3, cache.In(-time.Hour))
 	st, _ := cache.Stats(db)
 	fmt.Printf("%+v\n", st)
-	// Output: {Total:3 Expired:1 Unexpired:1 Forever:1}
+	// Output: {Total:3 Live:2 Unexpired:1 Expired:1 Forever:1}
 }
 
 func ExampleExpired() {

@@ -60,8 +60,9 @@ func Seconds(s float64) Expiration {
 	}
 	// Beyond what a Duration holds (±292 years) the time is still within
 	// years 1 to 9999 up to about ±3.2e11 seconds: resolve it at the call.
+	// Beyond 1e12 seconds (about 31,700 years) no time is: invalid.
 	if math.Abs(s) > 1e12 {
-		return Expiration{kind: expAbsolute, absolute: maxExpiry.Add(time.Hour)}
+		return Expiration{}
 	}
 	return Expiration{kind: expSeconds, seconds: s}
 }

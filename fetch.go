@@ -195,7 +195,7 @@ type fetchRow struct {
 // it expired. With dst, a live value is decoded into dst and not kept.
 func readFetch(r runner, key string, dst any) (fetchRow, error) {
 	var fr fetchRow
-	rows, err := r.query(r.d.Stmt(dialect.FetchGet), time.Now().UTC(), key)
+	rows, err := r.query(r.d.Stmt(dialect.FetchGet), clock(), key)
 	if err != nil {
 		return fr, err
 	}
@@ -227,7 +227,7 @@ func readFetch(r runner, key string, dst any) (fetchRow, error) {
 
 // within reports whether an old value exists that expired at most d ago.
 func (f *fetcher) within(d time.Duration) bool {
-	return f.found && d > 0 && time.Since(f.oldAt) <= d
+	return f.found && d > 0 && clock().Sub(f.oldAt) <= d
 }
 
 // old returns the old value as a stale result.
@@ -245,7 +245,7 @@ func (f *fetcher) run(fr fetchRow, err error) (fetchResult, error) {
 		return f.failOpen(err)
 	}
 	f.found, f.oldRaw, f.oldAt = fr.found, fr.raw, fr.expiredAt
-	f.flightID = flightKey(f.db, f.o.key)
+	f.flightID = flightKey(f.db, f.o.r.d.TableName, f.o.key)
 	tx := inTransaction(f.db)
 	if !tx && f.within(f.opts.Stale) {
 		if !failedRecently(f.flightID) {
@@ -497,7 +497,7 @@ func (f *fetcher) lock(r runner, background bool) (*Lock, fetchResult, error) {
 // store writes the loaded value with the expiry and keep-until time of
 // opts.
 func (f *fetcher) store(r runner, raw []byte) error {
-	now := time.Now().UTC()
+	now := clock()
 	var exp, keep any
 	if ttl := f.opts.TTL; ttl > 0 {
 		if j := f.opts.Jitter; j > 0 {

@@ -124,7 +124,7 @@ func exerciseCache(t *testing.T, db *gorm.DB, model bool) {
 	}
 	st, err := cache.Stats(db)
 	require.NoError(t, err)
-	require.Equal(t, cache.Statistics{Total: 6, Expired: 1, Unexpired: 1, Forever: 4}, st)
+	require.Equal(t, cache.Statistics{Total: 6, Live: 5, Expired: 1, Unexpired: 1, Forever: 4}, st)
 
 	cleared, err := cache.ClearExpired(db)
 	require.NoError(t, err)

@@ -72,7 +72,7 @@ func ForceReleaseLock(db *gorm.DB, name string) (bool, error) {
 	var n int64
 	if err == nil {
 		if err = checkKey(name); err == nil {
-			n, err = o.r.exec(o.r.d.Stmt(dialect.LockForceRelease), name, time.Now().UTC())
+			n, err = o.r.exec(o.r.d.Stmt(dialect.LockForceRelease), name, clock())
 		}
 	}
 	return n > 0, o.end(err)
@@ -132,7 +132,7 @@ func (l *Lock) Release() (bool, error) {
 	var n int64
 	if err == nil {
 		if err = l.check(l.ttl); err == nil {
-			n, err = o.r.exec(o.r.d.Stmt(dialect.LockRelease), l.name, l.owner, time.Now().UTC())
+			n, err = o.r.exec(o.r.d.Stmt(dialect.LockRelease), l.name, l.owner, clock())
 		}
 	}
 	return n > 0, o.end(err)
@@ -146,7 +146,7 @@ func (l *Lock) Extend(ttl time.Duration) (bool, error) {
 	var n int64
 	if err == nil {
 		if err = l.check(ttl); err == nil {
-			now := time.Now().UTC()
+			now := clock()
 			var at *time.Time
 			if at, err = expiry(now, []Expiration{In(ttl)}); err == nil {
 				o.expires(at)
@@ -162,7 +162,7 @@ func (l *Lock) try(o *op) (bool, error) {
 	if err := l.check(l.ttl); err != nil {
 		return false, err
 	}
-	now := time.Now().UTC()
+	now := clock()
 	at, err := expiry(now, []Expiration{In(l.ttl)})
 	if err != nil {
 		return false, err
@@ -207,7 +207,7 @@ func ListLocks(db *gorm.DB) ([]LockInfo, error) {
 	var out []LockInfo
 	if err == nil {
 		err = func() error {
-			rows, err := o.r.query(o.r.d.Stmt(dialect.LockList), time.Now().UTC())
+			rows, err := o.r.query(o.r.d.Stmt(dialect.LockList), clock())
 			if err != nil {
 				return err
 			}

@@ -228,7 +228,7 @@ func ObserveStats(db *gorm.DB) (unregister func() error, err error) {
 		for _, c := range []struct {
 			status string
 			n      int64
-		}{{"live", st.Unexpired + st.Forever}, {"expired", st.Expired}, {"forever", st.Forever}} {
+		}{{string(StatusLive), st.Live}, {string(StatusExpired), st.Expired}, {string(StatusForever), st.Forever}} {
 			obs.ObserveInt64(meters.entries, c.n, metric.WithAttributes(attribute.String(attrStatus, c.status), sys))
 		}
 		obs.ObserveInt64(meters.size, size, metric.WithAttributes(sys))
@@ -248,7 +248,7 @@ func statsAndSize(db *gorm.DB) (Statistics, int64, *dialect.Dialect, error) {
 	var size int64
 	if err == nil {
 		err = func() error {
-			now := time.Now().UTC()
+			now := clock()
 			rows, err := o.r.query(o.r.d.Stmt(dialect.StatsSize), now, now)
 			if err != nil {
 				return err
@@ -258,6 +258,7 @@ func statsAndSize(db *gorm.DB) (Statistics, int64, *dialect.Dialect, error) {
 				if err := rows.Scan(&st.Total, &st.Expired, &st.Unexpired, &st.Forever, &size); err != nil {
 					return err
 				}
+				st.Live = st.Unexpired + st.Forever
 			}
 			if err := rows.Err(); err != nil {
 				return err

@@ -1,8 +1,6 @@
 package cache
 
 import (
-	"time"
-
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -23,13 +21,13 @@ func expiresAt() clause.Column {
 
 // Expired matches items whose expiry has passed (expires_at < now).
 func Expired(db *gorm.DB) *gorm.DB {
-	return db.Where(`? < ?`, expiresAt(), time.Now().UTC())
+	return db.Where(`? < ?`, expiresAt(), clock())
 }
 
 // Unexpired matches items with an expiry that has not passed yet
 // (expires_at >= now). Items that never expire are not included.
 func Unexpired(db *gorm.DB) *gorm.DB {
-	return db.Where(`? >= ?`, expiresAt(), time.Now().UTC())
+	return db.Where(`? >= ?`, expiresAt(), clock())
 }
 
 // Forever matches items that never expire (expires_at IS NULL).
@@ -40,5 +38,5 @@ func Forever(db *gorm.DB) *gorm.DB {
 // Live matches what reads see: items that never expire or have not expired.
 func Live(db *gorm.DB) *gorm.DB {
 	col := expiresAt()
-	return db.Where(`(? IS NULL OR ? >= ?)`, col, col, time.Now().UTC())
+	return db.Where(`(? IS NULL OR ? >= ?)`, col, col, clock())
 }

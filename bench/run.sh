@@ -5,8 +5,12 @@
 # with benchstat (a tool of bench/go.mod) and by cmd/report (medians, ratios
 # to raw SQL, the issue's targets), followed by cmd/expiry.
 #
-#   bench/run.sh                       # everything: about 30 minutes
+#   bench/run.sh                       # everything: about 40 minutes
 #   ROUNDS=2 BENCH='Ops/sqlite' EXPIRY_ROWS=100000 bench/run.sh   # a quick look
+#
+# LOAD=0 skips cmd/load (the multi-process load runs: about 8 minutes at the
+# default LOAD_DURATION=5s and LOAD_PROCS=1,2,4,8 over SQLite with README's
+# recommended settings, three PostgreSQL setups and Redis).
 #
 # OUT names the report (default: BENCHMARKS.md); KEEP_ROUNDS=file keeps
 # the raw output of every round, for benchstat or a second look.
@@ -21,6 +25,9 @@ cd "$(dirname "$0")"
 ROUNDS=${ROUNDS:-6}
 BENCHTIME=${BENCHTIME:-1s}
 EXPIRY_ROWS=${EXPIRY_ROWS:-1000000}
+LOAD=${LOAD:-1}
+LOAD_DURATION=${LOAD_DURATION:-5s}
+LOAD_PROCS=${LOAD_PROCS:-1,2,4,8}
 OUT=${OUT:-../BENCHMARKS.md}
 
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -34,6 +41,7 @@ echo "== compiling"
 go test -c -o "$work/bench.test" .
 go build -o "$work/expiry" ./cmd/expiry
 go build -o "$work/report" ./cmd/report
+go build -o "$work/load" ./cmd/load
 go tool -n benchstat >/dev/null # fetches and builds benchstat
 
 # One process per pattern, so that the implementations of one operation run
@@ -76,6 +84,15 @@ if [ "$EXPIRY_ROWS" != 0 ]; then
   expiry="$work/expiry.txt"
 fi
 
+load=""
+if [ "$LOAD" != 0 ]; then
+  echo "== load (P = $LOAD_PROCS processes × 4 goroutines, $LOAD_DURATION per run)"
+  "$work/load" -procs "$LOAD_PROCS" -duration "$LOAD_DURATION" >"$work/load.txt" 2>"$work/load-procs.txt" || {
+    tail -30 "$work/load-procs.txt"; exit 1; }
+  cat "$work/load.txt"
+  load="$work/load.txt"
+fi
+
 {
   echo "CPUs: $(nproc), load average at the start: $load0, at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "$cpu0" "$(head -1 /proc/stat)" | awk '{t = 0; for (i = 2; i <= 9; i++) t += $(i + 11) - $i
@@ -86,5 +103,5 @@ fi
 } >"$work/meta.txt"
 
 "$work/report" -rounds "$work/all.txt" -benchstat "$work/benchstat.txt" -expiry "$expiry" \
-  -meta "$work/meta.txt" -n "$ROUNDS" -command "bench/run.sh" >"$OUT"
+  -meta "$work/meta.txt" -n "$ROUNDS" -command "bench/run.sh" -load "$load" >"$OUT"
 echo "== wrote $OUT"

@@ -1,6 +1,8 @@
 package cacheadmin
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -11,13 +13,17 @@ import (
 	cache "github.com/gormcache/cache"
 )
 
-// maxFormBytes bounds the body of a write action.
+// maxFormBytes bounds the body of every request (the Handler's forms are
+// a few hundred bytes).
 const maxFormBytes = 64 << 10
 
-// flashCookie carries the message a write action leaves for the next page.
-// It has no Path, so the browser scopes it to the mount point's directory
-// (RFC 6265 default-path), whatever the prefix.
+// flashCookie carries the message a write action leaves for the next page,
+// signed with the server's key.
 const flashCookie = "gormcache_admin_flash"
+
+// flashMaxAge bounds, in seconds, how long a flash message waits for the
+// page it is meant for.
+const flashMaxAge = 60
 
 // flash is a one-time message shown at the top of the next page.
 type flash struct {
@@ -25,25 +31,39 @@ type flash struct {
 	Message string
 }
 
-func setFlash(w http.ResponseWriter, r *http.Request, f flash) {
-	http.SetCookie(w, &http.Cookie{
-		Name:     flashCookie,
-		Value:    base64.RawURLEncoding.EncodeToString([]byte(f.Kind + "\n" + f.Message)),
-		HttpOnly: true,
-		Secure:   r.TLS != nil,
-		SameSite: http.SameSiteLaxMode,
-	})
+func (s *server) secure(r *http.Request) bool { return r.TLS != nil || s.opts.BehindTLSProxy }
+
+// flashMAC is the signature of a flash cookie's payload.
+func (s *server) flashMAC(payload string) []byte {
+	m := hmac.New(sha256.New, s.flashKey)
+	m.Write([]byte(payload))
+	return m.Sum(nil)
 }
 
-// takeFlash returns the flash message of the request, if any, and deletes
-// the cookie.
+func (s *server) setFlash(w http.ResponseWriter, r *http.Request, f flash) {
+	payload := base64.RawURLEncoding.EncodeToString([]byte(f.Kind + "\n" + f.Message))
+	value := payload + "." + base64.RawURLEncoding.EncodeToString(s.flashMAC(payload))
+	http.SetCookie(w, newCookie(flashCookie, value, flashMaxAge, s.secure(r)))
+}
+
+// takeFlash returns the flash message of the request, if any and signed by
+// this server, and deletes the cookie.
 func (s *server) takeFlash(w http.ResponseWriter, r *http.Request) *flash {
-	c, err := r.Cookie(flashCookie)
+	secure := s.secure(r)
+	c, err := r.Cookie(cookieName(flashCookie, secure))
 	if err != nil {
 		return nil
 	}
-	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: "", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
-	b, err := base64.RawURLEncoding.DecodeString(c.Value)
+	http.SetCookie(w, newCookie(flashCookie, "", -1, secure))
+	payload, sig, ok := strings.Cut(c.Value, ".")
+	if !ok {
+		return nil
+	}
+	mac, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil || !hmac.Equal(mac, s.flashMAC(payload)) {
+		return nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(payload)
 	if err != nil {
 		return nil
 	}
@@ -69,9 +89,12 @@ func (s *server) parseWrite(w http.ResponseWriter, r *http.Request) bool {
 		s.fail(w, r, http.StatusForbidden, "This admin page is read-only.", nil)
 		return false
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
-		s.fail(w, r, http.StatusBadRequest, "Bad form.", fmt.Errorf("cacheadmin: %s: %w", r.URL.Path, err))
+		status := http.StatusBadRequest
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			status = http.StatusRequestEntityTooLarge
+		}
+		s.fail(w, r, status, "Bad form.", fmt.Errorf("cacheadmin: %s: %w", r.URL.Path, err))
 		return false
 	}
 	return true
@@ -80,9 +103,9 @@ func (s *server) parseWrite(w http.ResponseWriter, r *http.Request) bool {
 // back is the list page that a write action returns to: the form's status
 // and q fields, as the list page sent them.
 func back(r *http.Request) string {
-	status, ok := parseStatus(r.PostFormValue("status"))
-	if !ok {
-		status = statusAll
+	status, err := cache.ParseStatus(r.PostFormValue("status"))
+	if err != nil {
+		status = cache.StatusAll
 	}
 	return listState{Status: status, Query: r.PostFormValue("q")}.url()
 }
@@ -95,15 +118,15 @@ func (s *server) delete(w http.ResponseWriter, r *http.Request) {
 	deleted, err := cache.Cached(s.db.WithContext(r.Context()), key).Delete()
 	switch {
 	case errors.Is(err, cache.ErrInvalidKey):
-		setFlash(w, r, flash{"error", fmt.Sprintf("Not deleted: %q is not a valid key.", key)})
+		s.setFlash(w, r, flash{"error", fmt.Sprintf("Not deleted: %q is not a valid key.", key)})
 	case err != nil:
 		err = fmt.Errorf("cacheadmin: delete %q: %w", key, err)
 		s.log(r, err)
-		setFlash(w, r, flash{"error", "Not deleted: " + err.Error()})
+		s.setFlash(w, r, flash{"error", "Not deleted: " + err.Error()})
 	case !deleted:
-		setFlash(w, r, flash{"error", fmt.Sprintf("No entry under key %q: it was already gone.", key)})
+		s.setFlash(w, r, flash{"error", fmt.Sprintf("No entry under key %q: it was already gone.", key)})
 	default:
-		setFlash(w, r, flash{"ok", fmt.Sprintf("Deleted %q.", key)})
+		s.setFlash(w, r, flash{"ok", fmt.Sprintf("Deleted %q.", key)})
 	}
 	seeOther(w, back(r))
 }
@@ -116,9 +139,9 @@ func (s *server) clearExpired(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		err = fmt.Errorf("cacheadmin: clear expired: %w", err)
 		s.log(r, err)
-		setFlash(w, r, flash{"error", fmt.Sprintf("Cleared %s before an error: %v", entries(n), err)})
+		s.setFlash(w, r, flash{"error", fmt.Sprintf("Cleared %s before an error: %v", entries(n), err)})
 	} else {
-		setFlash(w, r, flash{"ok", fmt.Sprintf("Cleared %s.", expiredEntries(n))})
+		s.setFlash(w, r, flash{"ok", fmt.Sprintf("Cleared %s.", expiredEntries(n))})
 	}
 	seeOther(w, back(r))
 }
@@ -153,9 +176,9 @@ func (s *server) clearAll(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		err = fmt.Errorf("cacheadmin: clear all: %w", err)
 		s.log(r, err)
-		setFlash(w, r, flash{"error", "Nothing cleared: " + err.Error()})
+		s.setFlash(w, r, flash{"error", "Nothing cleared: " + err.Error()})
 	} else {
-		setFlash(w, r, flash{"ok", fmt.Sprintf("Cleared all %s.", entries(n))})
+		s.setFlash(w, r, flash{"ok", fmt.Sprintf("Cleared all %s.", entries(n))})
 	}
 	seeOther(w, "./")
 }

@@ -135,7 +135,7 @@ func browse(t *testing.T, ctx context.Context, b cachetest.Backend) {
 	steps(t, ctx, "open the list", chromedp.Navigate(base), chromedp.WaitVisible(css(`table.entries`)))
 	require.Equal(t, []string{"<script>alert(1)</script>", "config:flags", "rate:10.0.0.2", "rate:10.0.0.1", "session:abc", "user:2:profile", "user:1:profile"},
 		keysShown(t, ctx), "keys shown as text, newest first")
-	color := value(t, ctx, "badge color", chromedp.Evaluate[string](`getComputedStyle(document.querySelector('.badge-live')).backgroundColor`))
+	color := value(t, ctx, "badge color", chromedp.Evaluate[string](`getComputedStyle(document.querySelector('.badge-unexpired')).backgroundColor`))
 	require.NotContains(t, []string{"", "rgba(0, 0, 0, 0)"}, color, "stylesheet not applied")
 	require.Equal(t, "2", value(t, ctx, "expired count", chromedp.Text(css(`.tab-expired .count`))))
 	shot(t, ctx, filepath.Join(t.TempDir(), "list.png"))
@@ -288,4 +288,44 @@ func demoData(t *testing.T, db *gorm.DB) {
 		require.NoError(t, err)
 		require.NoError(t, db.Create(&cache.CachedItem{Key: e.key, Value: b, ExpiresAt: e.expires, CreatedAt: e.created, UpdatedAt: e.updated}).Error)
 	}
+}
+
+// TestBrowserBidiAndControls: a key with a right-to-left override
+// (U+202E) and other hidden characters cannot reorder or hide text in the
+// list, the heading or the title: each shows as its code point, and user
+// text is isolated from the page around it.
+func TestBrowserBidiAndControls(t *testing.T) {
+	t.Parallel()
+	ctx := newTab(t, browser(t))
+	b := cachetest.SQLite(t)
+	const key = "invoice-\u202Efdp.exe\u2066\u0085\u009b"
+	seed(t, b.DB, live, "plain", key)
+	require.NoError(t, cache.Cached(b.DB, "value").Set("a\u202Eb\u009dc"))
+	srv := mounted(t, Handler(b.DB, Options{Authorize: AllowAll}))
+	base := srv.URL + "/admin/cache/"
+	type css = chromedp.CSS
+	const shown = "invoice-U+202Efdp.exeU+2066U+0085U+009B"
+	// innerText separates table cells with tabs and lines with line feeds.
+	hiddenJS := `/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(%s)`
+
+	steps(t, ctx, "open the list", chromedp.Navigate(base), chromedp.WaitVisible(css(`table.entries`)))
+	require.Equal(t, []string{"value", shown, "plain"}, keysShown(t, ctx))
+	require.False(t, value(t, ctx, "hidden characters in the list", chromedp.Evaluate[bool](fmt.Sprintf(hiddenJS, "document.body.innerText"))))
+	require.Equal(t, "isolate", value(t, ctx, "isolation", chromedp.Evaluate[string](`getComputedStyle(document.querySelector('td.key a')).unicodeBidi`)))
+	require.Positive(t, value(t, ctx, "marker width", chromedp.Evaluate[float64](`document.querySelector('td.key .ctl').getBoundingClientRect().width`)))
+
+	steps(t, ctx, "open the entry",
+		chromedp.Click(chromedp.Search(`//td[@class="key"]/a[starts-with(., "invoice-")]`)),
+		chromedp.WaitVisible(css(`h1.entry-key`)),
+	)
+	require.Equal(t, shown, value(t, ctx, "heading", chromedp.Text(css(`h1.entry-key`))))
+	title := value(t, ctx, "title", chromedp.Title())
+	require.Equal(t, "invoice-[U+202E]fdp.exe[U+2066][U+0085][U+009B] · Cache", title)
+	require.False(t, value(t, ctx, "hidden characters in the page", chromedp.Evaluate[bool](fmt.Sprintf(hiddenJS, "document.body.innerText+document.title"))))
+
+	steps(t, ctx, "open a value with them",
+		chromedp.Navigate(base+"entry?key=value"),
+		chromedp.WaitVisible(css(`pre.json`)),
+	)
+	require.Equal(t, `"aU+202EbU+009Dc"`, value(t, ctx, "value", chromedp.Text(css(`pre.json`))))
 }

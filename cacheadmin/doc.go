@@ -24,16 +24,17 @@
 // or wrap the handler in the app's auth middleware and set Authorize to
 // [AllowAll], which is also the opt-in for local development. Where the app
 // has no sessions, [TokenAuth] guards the page with a random token in the
-// first URL and a cookie after that; [Serve] runs a server that way, as the
-// `gormcache admin` command does.
+// first URL, good for one sign-in, and a session cookie after that (for
+// [SessionLifetime], or until POST sign-out); [Serve] runs a server that
+// way, as the `gormcache admin` command does.
 //
 // # Routes
 //
 // Relative to the mount point:
 //
 //	GET  /                  the list; query parameters status (all, live,
-//	                        expired, forever), q (key search) and after
-//	                        (keyset cursor: an entry ID)
+//	                        unexpired, expired, forever), q (key search) and
+//	                        after (keyset cursor: a page's cache.Page.Next)
 //	GET  /entry?key=…       one entry, live or expired
 //	GET  /entry/raw?key=…   its stored JSON, as a download
 //	GET  /clear-all         the confirmation step of clear all
@@ -41,13 +42,13 @@
 //	POST /clear-expired     cache.ClearExpired
 //	POST /clear-all         cache.Clear; needs form field confirm=yes
 //
-// The list shows the newest entries (highest ID) first and pages through
-// older ones with a keyset cursor, never OFFSET. Its status filter splits
-// entries the way its badges do: live entries have an expiry still to come
-// (cache.Unexpired), expired ones one that has passed (cache.Expired), and
-// forever ones none (cache.Forever); reads see live and forever entries.
-// The key search matches a substring, ignoring ASCII case, and takes %, _
-// and \ literally.
+// The list is cache.List: the newest entries (highest ID) first, paged with
+// a keyset cursor, never OFFSET. Its status words are those of
+// cache.Status: each entry's badge says unexpired (an expiry still to
+// come), expired (reads no longer see it) or forever (no expiry), and the
+// Live tab shows what reads see, unexpired and forever together. The key
+// search matches a substring, ignoring ASCII case, and takes %, _ and \
+// literally. The page uses the cache package's API only.
 //
 // # Security
 //
@@ -55,7 +56,7 @@
 // against cross-site requests by [http.CrossOriginProtection], which checks
 // the Sec-Fetch-Site and Origin headers (no form tokens). They redirect back
 // with a one-time flash message carried in a cookie. Every response sends
-// Content-Security-Policy "default-src 'self'; frame-ancestors 'none'",
+// Content-Security-Policy "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
 // X-Content-Type-Options nosniff and Referrer-Policy same-origin; the page
 // has no script at all and its one stylesheet is embedded in the binary, so
 // it works offline. Keys and values are HTML-escaped by html/template.

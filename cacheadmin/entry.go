@@ -1,23 +1,18 @@
 package cacheadmin
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
 	"net/http"
 	"strconv"
-	"strings"
-	"unicode/utf8"
-
-	"gorm.io/gorm"
 
 	cache "github.com/gormcache/cache"
 )
 
-// maxShownValue is how much of the pretty-printed value the detail page
-// shows; the raw JSON link has all of it.
+// maxShownValue bounds the pretty-printed text of the value that the detail
+// page shows, and with it the page's work and memory; the raw JSON link has
+// all of the value.
 const maxShownValue = 64 << 10
 
 // entryData is the data of the detail page.
@@ -31,7 +26,7 @@ type entryData struct {
 	Size      string
 	Value     string // pretty-printed, maybe truncated
 	Truncated bool
-	Shown     string // size of the shown part when truncated
+	Shown     string // how much of the stored value Value shows, when truncated
 	RawURL    string
 	Back      listState
 	// Servable is when Fetch stops serving an expired entry stale or
@@ -43,8 +38,7 @@ type entryData struct {
 // It writes an error and returns false when there is none: the error page,
 // or plain text when plain is set (the raw route sits one directory deeper,
 // where the page's relative links would not resolve).
-func (s *server) lookup(w http.ResponseWriter, r *http.Request, plain bool) (cache.CachedItem, bool) {
-	var item cache.CachedItem
+func (s *server) lookup(w http.ResponseWriter, r *http.Request, plain bool) (cache.EntryInfo, bool) {
 	fail := s.fail
 	if plain {
 		fail = func(w http.ResponseWriter, r *http.Request, status int, msg string, err error) {
@@ -58,22 +52,21 @@ func (s *server) lookup(w http.ResponseWriter, r *http.Request, plain bool) (cac
 	key := r.URL.Query().Get("key")
 	if key == "" {
 		fail(w, r, http.StatusBadRequest, "Missing key parameter.", nil)
-		return item, false
+		return cache.EntryInfo{}, false
 	}
-	if !utf8.ValidString(key) || strings.ContainsRune(key, 0) {
-		fail(w, r, http.StatusNotFound, "No entry has this key: keys are valid UTF-8 without NUL.", nil)
-		return item, false
-	}
-	err := s.db.WithContext(r.Context()).Where(`"cached_items"."key" = ?`, key).Take(&item).Error
+	e, found, err := cache.Inspect(s.db.WithContext(r.Context()), key)
 	switch {
-	case errors.Is(err, gorm.ErrRecordNotFound):
-		fail(w, r, http.StatusNotFound, fmt.Sprintf("No entry under key %q: it was deleted, or never set.", key), nil)
-		return item, false
+	case errors.Is(err, cache.ErrInvalidKey):
+		fail(w, r, http.StatusNotFound, "No entry has this key: keys are valid UTF-8 without NUL, at most 255 characters.", nil)
+		return e, false
 	case err != nil:
 		fail(w, r, http.StatusInternalServerError, "Could not read the entry.", fmt.Errorf("cacheadmin: entry %q: %w", key, err))
-		return item, false
+		return e, false
+	case !found:
+		fail(w, r, http.StatusNotFound, fmt.Sprintf("No entry under key %q: it was deleted, or never set.", key), nil)
+		return e, false
 	}
-	return item, true
+	return e, true
 }
 
 func (s *server) entry(w http.ResponseWriter, r *http.Request) {
@@ -85,12 +78,12 @@ func (s *server) entry(w http.ResponseWriter, r *http.Request) {
 	d := entryData{
 		Key:     item.Key,
 		ID:      item.ID,
-		Status:  statusOf(item.ExpiresAt, now),
+		Status:  string(item.Status),
 		Created: makeStamp(item.CreatedAt, now),
 		Updated: makeStamp(item.UpdatedAt, now),
-		Size:    humanSize(int64(len(item.Value))),
+		Size:    humanSize(item.Size),
 		RawURL:  "entry/raw?key=" + queryEscape(item.Key),
-		Back:    listState{Status: statusAll},
+		Back:    listState{Status: cache.StatusAll},
 	}
 	if item.ExpiresAt != nil {
 		e := makeStamp(*item.ExpiresAt, now)
@@ -100,19 +93,10 @@ func (s *server) entry(w http.ResponseWriter, r *http.Request) {
 			d.Servable = &st
 		}
 	}
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, item.Value, "", "  "); err != nil {
-		buf.Reset()
-		buf.Write(item.Value)
-	}
-	if buf.Len() > maxShownValue {
-		b := buf.Bytes()[:maxShownValue]
-		for len(b) > 0 && !utf8.Valid(b) { // cut at a character boundary
-			b = b[:len(b)-1]
-		}
-		d.Value, d.Truncated, d.Shown = string(b), true, humanSize(int64(len(b)))
-	} else {
-		d.Value = buf.String()
+	out, shown := prettyJSON(item.Value, maxShownValue)
+	d.Value = string(out)
+	if shown < len(item.Value) {
+		d.Truncated, d.Shown = true, humanSize(int64(shown))
 	}
 	s.render(w, r, http.StatusOK, pageEntry, item.Key, s.takeFlash(w, r), d)
 }

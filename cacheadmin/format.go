@@ -2,30 +2,8 @@ package cacheadmin
 
 import (
 	"fmt"
-	"strings"
 	"time"
 )
-
-// Entry statuses, as the list's badges and filters name them.
-const (
-	statusAll     = "all"
-	statusLive    = "live"
-	statusExpired = "expired"
-	statusForever = "forever"
-)
-
-// statusOf classifies an entry as reads see it at now: the same rule as
-// cache.CachedItem.IsExpired and the cache.Expired scope.
-func statusOf(expiresAt *time.Time, now time.Time) string {
-	switch {
-	case expiresAt == nil:
-		return statusForever
-	case expiresAt.Before(now):
-		return statusExpired
-	default:
-		return statusLive
-	}
-}
 
 // stamp is a time as the pages show it.
 type stamp struct {
@@ -73,24 +51,17 @@ func shortDuration(d time.Duration) string {
 	}
 }
 
-// humanSize formats a byte count: 512 B, 1.5 kB, 3.2 MB.
+// humanSize formats a byte count with a binary unit, as the CLI
+// (cachecli) does: "512 B", "1.5 KiB", "3.0 MiB".
 func humanSize(n int64) string {
-	const unit = 1000
+	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%d B", n)
 	}
 	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
+	for m := n / unit; m >= unit && exp < 5; m /= unit {
 		div *= unit
 		exp++
 	}
-	s := fmt.Sprintf("%.1f", float64(n)/float64(div))
-	s = strings.TrimSuffix(s, ".0")
-	return s + " " + string("kMGTPE"[exp]) + "B"
-}
-
-// escapeLike makes s match itself in a LIKE pattern whose ESCAPE character
-// is a backslash.
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -30,26 +30,8 @@ func TestRelative(t *testing.T) {
 
 func TestHumanSize(t *testing.T) {
 	t.Parallel()
-	for n, want := range map[int64]string{0: "0 B", 999: "999 B", 1000: "1 kB", 1500: "1.5 kB", 65536: "65.5 kB", 3_200_000: "3.2 MB", 5_000_000_000: "5 GB"} {
+	// The units of the CLI (cachecli's humanBytes).
+	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 1536: "1.5 KiB", 65536: "64.0 KiB", 5 << 20: "5.0 MiB", 5 << 30: "5.0 GiB"} {
 		require.Equal(t, want, humanSize(n), n)
 	}
-}
-
-func TestEscapeLike(t *testing.T) {
-	t.Parallel()
-	require.Equal(t, `100\%`, escapeLike(`100%`))
-	require.Equal(t, `a\_b`, escapeLike(`a_b`))
-	require.Equal(t, `back\\slash`, escapeLike(`back\slash`))
-	require.Equal(t, `\\\%\_`, escapeLike(`\%_`))
-	require.Equal(t, `plain`, escapeLike(`plain`))
-}
-
-func TestStatusOf(t *testing.T) {
-	t.Parallel()
-	now := time.Now()
-	past, future := now.Add(-time.Nanosecond), now.Add(time.Nanosecond)
-	require.Equal(t, statusForever, statusOf(nil, now))
-	require.Equal(t, statusExpired, statusOf(&past, now))
-	require.Equal(t, statusLive, statusOf(&now, now), "expires_at = now is still live, as cache.Unexpired says")
-	require.Equal(t, statusLive, statusOf(&future, now))
 }

@@ -2,6 +2,7 @@ package cacheadmin
 
 import (
 	"bytes"
+	"crypto/rand"
 	"embed"
 	"fmt"
 	"html/template"
@@ -38,9 +39,22 @@ type Options struct {
 	// Defaults to 50.
 	PageSize int
 
+	// Table names the cache table, for a cache kept in a table of its own
+	// (as with db.Table). Defaults to "": the table of db's session,
+	// cached_items unless db was made with db.Table.
+	Table string
+
 	// Title is the page heading and the start of every page title.
 	// Defaults to "Cache".
 	Title string
+
+	// BehindTLSProxy says that a proxy in front of the page terminates TLS:
+	// the page's cookies are then Secure (and named with the __Host-
+	// prefix) although requests reach it over plain HTTP, as they are for
+	// requests that come over TLS. Leave it false when the page may be
+	// reached over plain HTTP, or the browser drops the cookies. Defaults
+	// to false.
+	BehindTLSProxy bool
 
 	// Logger receives the errors that make a page fail with 500 Internal
 	// Server Error (the page shows them too). Defaults to nil: no logging.
@@ -59,8 +73,9 @@ const (
 // delete every entry.
 func AllowAll(*http.Request) bool { return true }
 
-// contentSecurityPolicy forbids inline scripts and styles and framing.
-const contentSecurityPolicy = "default-src 'self'; frame-ancestors 'none'"
+// contentSecurityPolicy forbids inline scripts and styles, framing, forms
+// that post elsewhere and a <base> that would redirect relative links.
+const contentSecurityPolicy = "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 
 //go:embed templates/*.html
 var templateFS embed.FS
@@ -84,6 +99,9 @@ type server struct {
 	pages  map[string]*template.Template
 	static fs.FS
 	inner  http.Handler // cross-origin protection around the routes
+	// flashKey signs the flash cookie, so that no one else on the host
+	// (cookies are not scoped by port) can put words on the page.
+	flashKey []byte
 }
 
 // Handler returns the admin page of the cache in db, an http.Handler to mount
@@ -117,13 +135,19 @@ func newServer(db *gorm.DB, opts Options, now func() time.Time) (*server, error)
 	if opts.Title == "" {
 		opts.Title = defaultTitle
 	}
+	if opts.Table != "" && db != nil {
+		// A session, so that each request starts from the same statement.
+		db = db.Table(opts.Table).Session(&gorm.Session{})
+	}
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
 		return nil, fmt.Errorf("cacheadmin: static files: %w", err)
 	}
-	s := &server{db: db, opts: opts, now: now, pages: map[string]*template.Template{}, static: static}
+	s := &server{db: db, opts: opts, now: now, pages: map[string]*template.Template{}, static: static, flashKey: make([]byte, 32)}
+	_, _ = rand.Read(s.flashKey) // never fails (crypto/rand's doc)
 	for _, p := range []string{pageList, pageEntry, pageConfirm, pageError, pageLocks, pageUnlock} {
-		t, err := template.ParseFS(templateFS, "templates/layout.html", "templates/"+p)
+		t, err := template.New("layout.html").Funcs(template.FuncMap{"show": showHTML, "showValue": showValueHTML}).
+			ParseFS(templateFS, "templates/layout.html", "templates/"+p)
 		if err != nil {
 			return nil, fmt.Errorf("cacheadmin: parse %s: %w", p, err)
 		}
@@ -158,9 +182,19 @@ func setSecurityHeaders(h http.Header) {
 	h.Set("Cache-Control", "no-store")
 }
 
-// ServeHTTP sets the security headers, checks Authorize and routes.
+// ServeHTTP sets the security headers, bounds the request body, checks
+// Authorize and routes.
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setSecurityHeaders(w.Header())
+	// The page's forms are small: refuse a large body up front and cut off
+	// one that grows past the limit, whatever the app's server allows.
+	if r.ContentLength > maxFormBytes {
+		http.Error(w, "413 Request Entity Too Large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	}
 	if s.opts.Authorize == nil || !s.opts.Authorize(r) {
 		http.Error(w, "403 Forbidden: not authorized for the cache admin page", http.StatusForbidden)
 		return
@@ -197,6 +231,7 @@ type view struct {
 	Title    string // of the page, after Options.Title
 	AppTitle string // Options.Title
 	ReadOnly bool
+	SignOut  bool // the page is behind a TokenAuth: offer to sign out
 	Flash    *flash
 	Data     any // the page's own data
 }
@@ -210,7 +245,8 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, page
 	}
 	var buf bytes.Buffer
 	err := s.pages[page].ExecuteTemplate(&buf, "layout", view{
-		Title: full, AppTitle: s.opts.Title, ReadOnly: s.opts.ReadOnly, Flash: f, Data: data,
+		Title: showText(full), AppTitle: s.opts.Title, ReadOnly: s.opts.ReadOnly, Flash: f, Data: data,
+		SignOut: r.Context().Value(signOutKey{}) != nil,
 	})
 	if err != nil {
 		err = fmt.Errorf("cacheadmin: render %s: %w", page, err)

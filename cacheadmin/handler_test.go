@@ -59,7 +59,7 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 		} {
 			res, _ := do(t, tc.h, tc.method, tc.target, url.Values{}, tc.header)
 			require.Equal(t, tc.status, res.StatusCode, tc.name)
-			require.Equal(t, "default-src 'self'; frame-ancestors 'none'", res.Header.Get("Content-Security-Policy"), tc.name)
+			require.Equal(t, "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'", res.Header.Get("Content-Security-Policy"), tc.name)
 			require.Equal(t, "nosniff", res.Header.Get("X-Content-Type-Options"), tc.name)
 			require.Equal(t, "same-origin", res.Header.Get("Referrer-Policy"), tc.name)
 		}
@@ -116,7 +116,8 @@ func TestListAndStatusFilters(t *testing.T) {
 		}{
 			{"", []string{"expired-2", "live-2", "forever-1", "expired-1", "live-1"}},
 			{"?status=all", []string{"expired-2", "live-2", "forever-1", "expired-1", "live-1"}},
-			{"?status=live", []string{"live-2", "live-1"}},
+			{"?status=live", []string{"live-2", "forever-1", "live-1"}}, // what reads see
+			{"?status=unexpired", []string{"live-2", "live-1"}},
 			{"?status=expired", []string{"expired-2", "expired-1"}},
 			{"?status=forever", []string{"forever-1"}},
 		} {
@@ -130,10 +131,11 @@ func TestListAndStatusFilters(t *testing.T) {
 		// Totals from Stats, as the tabs show them.
 		for _, want := range []string{
 			`<span class="count">5</span> <span class="label">All</span>`,
-			`<span class="count">2</span> <span class="label">Live</span>`,
+			`<span class="count">3</span> <span class="label">Live</span>`,
+			`<span class="count">2</span> <span class="label">Unexpired</span>`,
 			`<span class="count">2</span> <span class="label">Expired</span>`,
 			`<span class="count">1</span> <span class="label">Forever</span>`,
-			`<span class="badge badge-live">live</span>`,
+			`<span class="badge badge-unexpired">unexpired</span>`,
 			`<span class="badge badge-expired">expired</span>`,
 			`<span class="badge badge-forever">forever</span>`,
 			`<span class="muted">never</span>`, // forever-1's expiry
@@ -274,7 +276,7 @@ func TestEntryPage(t *testing.T) {
 		res, body := get(t, h, "/entry?key=user%3A1")
 		require.Equal(t, http.StatusOK, res.StatusCode)
 		require.Contains(t, body, `<h1 class="entry-key">user:1</h1>`)
-		require.Contains(t, body, `<span class="badge badge-live">live</span>`)
+		require.Contains(t, body, `<span class="badge badge-unexpired">unexpired</span>`)
 		require.Contains(t, body, "(in 4m)")
 		require.Contains(t, body, "  &#34;name&#34;: &#34;Ann&#34;") // pretty-printed
 		require.Contains(t, body, `href="entry/raw?key=user%3A1" download`)
@@ -455,7 +457,7 @@ func TestClearExpired(t *testing.T) {
 		require.Equal(t, []string{"fresh"}, listedKeys(body))
 		st, err := cache.Stats(b.DB)
 		require.NoError(t, err)
-		require.Equal(t, cache.Statistics{Total: 2, Unexpired: 1, Forever: 1}, st)
+		require.Equal(t, cache.Statistics{Total: 2, Live: 2, Unexpired: 1, Forever: 1}, st)
 
 		res, err = c.PostForm(srv.URL+"/admin/cache/clear-expired", url.Values{"status": {"bogus"}})
 		require.NoError(t, err)

@@ -1,29 +1,13 @@
 package cacheadmin
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
-	"time"
-	"unicode/utf8"
-
-	"gorm.io/gorm"
 
 	cache "github.com/gormcache/cache"
-	"github.com/gormcache/cache/internal/dialect"
 )
-
-// listRow is one entry as the list query reads it: everything but the value.
-type listRow struct {
-	ID        int64
-	Key       string
-	ExpiresAt *time.Time
-	CreatedAt time.Time
-	UpdatedAt time.Time
-	Size      int64
-}
 
 // rowView is one row of the list page.
 type rowView struct {
@@ -38,7 +22,7 @@ type rowView struct {
 
 // tab is one status filter with its count from cache.Stats.
 type tab struct {
-	Name    string
+	Name    cache.Status
 	Label   string
 	Count   int64
 	URL     string
@@ -49,8 +33,8 @@ type tab struct {
 type listData struct {
 	Stats    cache.Statistics
 	Tabs     []tab
-	Status   string // current filter, "all" when none
-	Query    string // key search
+	Status   cache.Status // current filter, "all" when none
+	Query    string       // key search
 	Rows     []rowView
 	NextURL  string // older entries, "" on the last page
 	FirstURL string // the newest entries, "" on the first page
@@ -61,7 +45,7 @@ type listData struct {
 // listState is the filter and search of a list page, which the write
 // actions carry so that they redirect back to the same list.
 type listState struct {
-	Status string
+	Status cache.Status
 	Query  string
 }
 
@@ -69,8 +53,8 @@ type listState struct {
 // query parameters.
 func (st listState) url(extra ...string) string {
 	v := url.Values{}
-	if st.Status != "" && st.Status != statusAll {
-		v.Set("status", st.Status)
+	if st.Status != "" && st.Status != cache.StatusAll {
+		v.Set("status", string(st.Status))
 	}
 	if st.Query != "" {
 		v.Set("q", st.Query)
@@ -84,17 +68,6 @@ func (st listState) url(extra ...string) string {
 	return "./?" + v.Encode()
 }
 
-// parseStatus accepts the status filter values; empty means all.
-func parseStatus(s string) (string, bool) {
-	switch s {
-	case "", statusAll:
-		return statusAll, true
-	case statusLive, statusExpired, statusForever:
-		return s, true
-	}
-	return "", false
-}
-
 // entryURL is the relative link to the detail page of key.
 func entryURL(key string) string {
 	return "entry?" + url.Values{"key": {key}}.Encode()
@@ -102,21 +75,12 @@ func entryURL(key string) string {
 
 func (s *server) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	status, ok := parseStatus(q.Get("status"))
-	if !ok {
-		s.fail(w, r, http.StatusBadRequest, fmt.Sprintf("Unknown status %q: use all, live, expired or forever.", q.Get("status")), nil)
+	status, err := cache.ParseStatus(q.Get("status"))
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, fmt.Sprintf("Unknown status %q: use all, live, unexpired, expired or forever.", q.Get("status")), nil)
 		return
 	}
-	search := q.Get("q")
-	var after int64
-	if a := q.Get("after"); a != "" {
-		n, err := strconv.ParseInt(a, 10, 64)
-		if err != nil || n <= 0 {
-			s.fail(w, r, http.StatusBadRequest, fmt.Sprintf("Bad cursor %q: after must be a positive entry ID.", a), nil)
-			return
-		}
-		after = n
-	}
+	search, after := q.Get("q"), q.Get("after")
 
 	db := s.db.WithContext(r.Context())
 	stats, err := cache.Stats(db)
@@ -124,8 +88,12 @@ func (s *server) list(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusInternalServerError, "Could not count the entries.", fmt.Errorf("cacheadmin: list: %w", err))
 		return
 	}
-	rows, more, err := s.page(db, status, search, after)
-	if err != nil {
+	page, err := cache.List(db, cache.ListOptions{Status: status, Contains: search, After: after, Limit: s.opts.PageSize})
+	switch {
+	case errors.Is(err, cache.ErrInvalidCursor):
+		s.fail(w, r, http.StatusBadRequest, fmt.Sprintf("Bad cursor %q: after must be the cursor of an Older link.", after), nil)
+		return
+	case err != nil:
 		s.fail(w, r, http.StatusInternalServerError, "Could not list the entries.", fmt.Errorf("cacheadmin: list: %w", err))
 		return
 	}
@@ -134,34 +102,35 @@ func (s *server) list(w http.ResponseWriter, r *http.Request) {
 	st := listState{Status: status, Query: search}
 	d := listData{Stats: stats, Status: status, Query: search, Back: st, ClearURL: listState{Status: status}.url()}
 	for _, t := range []tab{
-		{Name: statusAll, Label: "All", Count: stats.Total},
-		{Name: statusLive, Label: "Live", Count: stats.Unexpired},
-		{Name: statusExpired, Label: "Expired", Count: stats.Expired},
-		{Name: statusForever, Label: "Forever", Count: stats.Forever},
+		{Name: cache.StatusAll, Label: "All", Count: stats.Total},
+		{Name: cache.StatusLive, Label: "Live", Count: stats.Live},
+		{Name: cache.StatusUnexpired, Label: "Unexpired", Count: stats.Unexpired},
+		{Name: cache.StatusExpired, Label: "Expired", Count: stats.Expired},
+		{Name: cache.StatusForever, Label: "Forever", Count: stats.Forever},
 	} {
 		t.URL = listState{Status: t.Name, Query: search}.url()
 		t.Current = t.Name == status
 		d.Tabs = append(d.Tabs, t)
 	}
-	for _, row := range rows {
+	for _, e := range page.Entries {
 		v := rowView{
-			Key:     row.Key,
-			URL:     entryURL(row.Key),
-			Status:  statusOf(row.ExpiresAt, now),
-			Created: makeStamp(row.CreatedAt, now),
-			Updated: makeStamp(row.UpdatedAt, now),
-			Size:    humanSize(row.Size),
+			Key:     e.Key,
+			URL:     entryURL(e.Key),
+			Status:  string(e.Status),
+			Created: makeStamp(e.CreatedAt, now),
+			Updated: makeStamp(e.UpdatedAt, now),
+			Size:    humanSize(e.Size),
 		}
-		if row.ExpiresAt != nil {
-			e := makeStamp(*row.ExpiresAt, now)
-			v.Expires = &e
+		if e.ExpiresAt != nil {
+			x := makeStamp(*e.ExpiresAt, now)
+			v.Expires = &x
 		}
 		d.Rows = append(d.Rows, v)
 	}
-	if more {
-		d.NextURL = st.url("after", strconv.FormatInt(rows[len(rows)-1].ID, 10))
+	if page.Next != "" {
+		d.NextURL = st.url("after", page.Next)
 	}
-	if after > 0 {
+	if after != "" {
 		d.FirstURL = st.url()
 	}
 	title := ""
@@ -169,40 +138,4 @@ func (s *server) list(w http.ResponseWriter, r *http.Request) {
 		title = fmt.Sprintf("Search %q", search)
 	}
 	s.render(w, r, http.StatusOK, pageList, title, s.takeFlash(w, r), d)
-}
-
-// page reads one page of entries, newest (highest ID) first, below the
-// keyset cursor after (0: from the top). more reports whether older entries
-// follow.
-func (s *server) page(db *gorm.DB, status, search string, after int64) (rows []listRow, more bool, err error) {
-	if search != "" && (!utf8.ValidString(search) || strings.ContainsRune(search, 0)) {
-		// No key holds invalid UTF-8 or NUL (cache.ErrInvalidKey), and
-		// PostgreSQL would reject the parameter.
-		return nil, false, nil
-	}
-	tx := db.Model(&cache.CachedItem{}).Select(`"cached_items"."id", "cached_items"."key", "cached_items"."expires_at", ` +
-		`"cached_items"."created_at", "cached_items"."updated_at", ` + dialect.ValueSize(db.Dialector.Name()) + ` AS "size"`)
-	switch status {
-	case statusLive:
-		tx = tx.Scopes(cache.Unexpired)
-	case statusExpired:
-		tx = tx.Scopes(cache.Expired)
-	case statusForever:
-		tx = tx.Scopes(cache.Forever)
-	}
-	if search != "" {
-		// Case-insensitive on both databases (SQLite's LIKE ignores ASCII
-		// case, PostgreSQL's does not), with %, _ and \ taken literally.
-		tx = tx.Where(`LOWER("cached_items"."key") LIKE LOWER(?) ESCAPE ?`, "%"+escapeLike(search)+"%", `\`)
-	}
-	if after > 0 {
-		tx = tx.Where(`"cached_items"."id" < ?`, after)
-	}
-	if err := tx.Order(`"cached_items"."id" DESC`).Limit(s.opts.PageSize + 1).Scan(&rows).Error; err != nil {
-		return nil, false, err
-	}
-	if len(rows) > s.opts.PageSize {
-		return rows[:s.opts.PageSize], true, nil
-	}
-	return rows, false, nil
 }

@@ -73,15 +73,15 @@ func (s *server) unlock(w http.ResponseWriter, r *http.Request) {
 	released, err := cache.ForceReleaseLock(s.db.WithContext(r.Context()), name)
 	switch {
 	case errors.Is(err, cache.ErrInvalidKey):
-		setFlash(w, r, flash{"error", fmt.Sprintf("Not released: %q is not a valid lock name.", name)})
+		s.setFlash(w, r, flash{"error", fmt.Sprintf("Not released: %q is not a valid lock name.", name)})
 	case err != nil:
 		err = fmt.Errorf("cacheadmin: unlock %q: %w", name, err)
 		s.log(r, err)
-		setFlash(w, r, flash{"error", "Not released: " + err.Error()})
+		s.setFlash(w, r, flash{"error", "Not released: " + err.Error()})
 	case !released:
-		setFlash(w, r, flash{"error", fmt.Sprintf("Lock %q was not held: it was released or ran out.", name)})
+		s.setFlash(w, r, flash{"error", fmt.Sprintf("Lock %q was not held: it was released or ran out.", name)})
 	default:
-		setFlash(w, r, flash{"ok", fmt.Sprintf("Released lock %q.", name)})
+		s.setFlash(w, r, flash{"ok", fmt.Sprintf("Released lock %q.", name)})
 	}
 	seeOther(w, "locks")
 }

@@ -112,7 +112,7 @@ func TestSecurityUnauthorizedSeesNothing(t *testing.T) {
 					require.Equal(t, http.StatusForbidden, res.StatusCode, "%s %s %s", name, method, target)
 					require.NotContains(t, body, "alice", "%s %s", name, target)
 					require.NotContains(t, body, secretValue, "%s %s", name, target)
-					require.Equal(t, "default-src 'self'; frame-ancestors 'none'", res.Header.Get("Content-Security-Policy"))
+					require.Equal(t, "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'", res.Header.Get("Content-Security-Policy"))
 					require.Equal(t, "nosniff", res.Header.Get("X-Content-Type-Options"))
 				}
 			}
@@ -126,6 +126,6 @@ func TestSecurityUnauthorizedSeesNothing(t *testing.T) {
 		}
 		st, err := cache.Stats(b.DB)
 		require.NoError(t, err)
-		require.Equal(t, cache.Statistics{Total: 2, Expired: 1, Forever: 1}, st, "an unauthorized request wrote")
+		require.Equal(t, cache.Statistics{Total: 2, Live: 1, Expired: 1, Forever: 1}, st, "an unauthorized request wrote")
 	})
 }

@@ -50,8 +50,8 @@ func Command(open func() (*gorm.DB, error)) *cobra.Command {
 	group := &cobra.Command{
 		Use:   "cache",
 		Short: "Inspect and maintain the gormcache table",
-		Long: `Inspect and maintain the gormcache table (cached_items): count, list, read
-and write entries, delete expired or all entries, create the table.`,
+		Long: `Inspect and maintain the gormcache table (cached_items, or --table): count,
+list, read and write entries, delete expired or all entries, create the table.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return nil
@@ -73,6 +73,7 @@ and write entries, delete expired or all entries, create the table.`,
 		return usageError{err}
 	})
 	group.PersistentFlags().BoolVar(&c.json, "json", false, "print JSON instead of text")
+	group.PersistentFlags().StringVar(&c.table, "table", "", "the cache table (default "+cache.CachedItem{}.TableName()+")")
 	group.AddCommand(
 		c.statsCommand(),
 		c.clearExpiredCommand(),
@@ -107,7 +108,7 @@ and write entries, delete expired or all entries, create the table.`,
 			// only bad usage deserves it.
 			err := run(cmd, args)
 			cmd.SilenceUsage = err != nil && !errors.Is(err, ErrUsage)
-			return err
+			return plain(err)
 		}
 	}
 	// Examples are written as "cache stats"; help shows the real command
@@ -165,6 +166,7 @@ type cli struct {
 	open   func() (*gorm.DB, error)
 	opened *gorm.DB
 	json   bool
+	table  string // --table; "" for the default
 	// examples holds each command's Example as written.
 	examples map[*cobra.Command]string
 }
@@ -184,37 +186,80 @@ func (c *cli) db(cmd *cobra.Command) (*gorm.DB, error) {
 		}
 		c.opened = db
 	}
-	return c.opened.WithContext(cmd.Context()), nil
+	db := c.opened
+	if c.table != "" {
+		db = db.Table(c.table)
+	}
+	return db.WithContext(cmd.Context()), nil
+}
+
+// tableName is the name of the table the commands work on.
+func (c *cli) tableName() string {
+	if c.table != "" {
+		return c.table
+	}
+	return cache.CachedItem{}.TableName()
+}
+
+// plainError is a library error as the command line shows it.
+type plainError struct {
+	msg string
+	err error
+}
+
+func (e plainError) Error() string { return e.msg }
+func (e plainError) Unwrap() error { return e.err }
+
+// plain drops the "cache: " prefixes of the library's errors, which name
+// the package in logs (cache: set "k": cache: invalid value). On the
+// command line the program's name goes first, so they would only repeat
+// it. The error still wraps the library's, for errors.Is.
+func plain(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	short := strings.ReplaceAll(strings.TrimPrefix(msg, "cache: "), ": cache: ", ": ")
+	short = strings.ReplaceAll(short, "(cache: ", "(")
+	if short == msg {
+		return err
+	}
+	return plainError{short, err}
 }
 
 // explain returns err, or for a database without the cache table an error
 // that says to run migrate ("no such table" is all the databases say).
-func explain(cmd *cobra.Command, db *gorm.DB, err error) error {
+func (c *cli) explain(cmd *cobra.Command, db *gorm.DB, err error) error {
 	if err == nil || cmd.Context().Err() != nil {
 		return err
 	}
 	if !db.Migrator().HasTable(&cache.CachedItem{}) {
 		return fmt.Errorf("table %q does not exist: run %q first (%w)",
-			cache.CachedItem{}.TableName(), migratePath(cmd), err)
+			c.tableName(), c.migrateLine(cmd), err)
 	}
 	return err
 }
 
-// migratePath is the command line of the migrate command next to cmd.
-func migratePath(cmd *cobra.Command) string {
+// migrateLine is the command line of the migrate command next to cmd,
+// with the --table in use.
+func (c *cli) migrateLine(cmd *cobra.Command) string {
+	line := "migrate"
 	if p := cmd.Parent(); p != nil {
-		return p.CommandPath() + " migrate"
+		line = p.CommandPath() + " migrate"
 	}
-	return "migrate"
+	if c.table != "" {
+		line += " --table " + c.table
+	}
+	return line
 }
 
-// printJSON writes v as one line of JSON.
+// printJSON writes v as one line of JSON, C1 controls escaped.
 func printJSON(w io.Writer, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("encode JSON: %w", err)
 	}
-	_, err = fmt.Fprintf(w, "%s\n", b)
+	_, err = fmt.Fprintf(w, "%s\n", escapeC1(b))
 	return err
 }
 

@@ -151,9 +151,9 @@ func TestCommandsOnBackends(t *testing.T) {
 			require.NoError(t, cache.Cached(b.DB, "c").Set(1, cache.In(-time.Minute)))
 
 			require.NoError(t, a.exec(ctx, "cache", "stats", "--json"))
-			require.Contains(t, a.out.String(), `{"total":3,"expired":1,"unexpired":1,"forever":1,`)
+			require.Contains(t, a.out.String(), `{"total":3,"live":2,"unexpired":1,"expired":1,"forever":1,"value_bytes":`)
 			require.NoError(t, a.exec(ctx, "cache", "list", "--live"))
-			require.Regexp(t, `^KEY +EXPIRES +SIZE\nb +never +\d+\na +\S+Z +3\n$`, a.out.String())
+			require.Regexp(t, `^KEY +STATUS +EXPIRES +SIZE\nb +forever +never +\d+ B\na +unexpired +\S+Z +3 B\n$`, a.out.String())
 
 			err := a.exec(ctx, "cache", "get", "c")
 			require.EqualError(t, err, `get "c": not found`)

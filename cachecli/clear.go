@@ -45,7 +45,7 @@ stderr and retried at the next interval.`,
 			}
 			n, err := cache.ClearExpired(db)
 			if err != nil {
-				return explain(cmd, db, err)
+				return c.explain(cmd, db, err)
 			}
 			if c.json {
 				return printJSON(cmd.OutOrStdout(), map[string]int64{"deleted": n})
@@ -75,7 +75,7 @@ func (c *cli) clearEvery(cmd *cobra.Command, db *gorm.DB, every time.Duration) e
 		case ctx.Err() != nil:
 			// Stopped during the run: nothing to report.
 		case err != nil:
-			fmt.Fprintf(errOut, "%s clear-expired failed: %v\n", now.Format(time.RFC3339), explain(cmd, db, err))
+			fmt.Fprintf(errOut, "%s clear-expired failed: %v\n", now.Format(time.RFC3339), plain(c.explain(cmd, db, err)))
 		case c.json:
 			if err := printJSON(out, struct {
 				Time    time.Time `json:"time"`
@@ -121,7 +121,7 @@ On a terminal it asks for confirmation first. Without a terminal on stdin
 			if !yes {
 				st, err := cache.Stats(db)
 				if err != nil {
-					return explain(cmd, db, err)
+					return c.explain(cmd, db, err)
 				}
 				if st.Total > 0 {
 					ok, err := confirm(in, cmd.ErrOrStderr(), fmt.Sprintf("Delete all %d cache entries? [y/N] ", st.Total))
@@ -135,7 +135,7 @@ On a terminal it asks for confirmation first. Without a terminal on stdin
 			}
 			n, err := cache.Clear(db)
 			if err != nil {
-				return explain(cmd, db, err)
+				return c.explain(cmd, db, err)
 			}
 			if c.json {
 				return printJSON(cmd.OutOrStdout(), map[string]int64{"deleted": n})

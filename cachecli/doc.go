@@ -16,17 +16,20 @@
 //
 // # Commands
 //
-//	stats                  counts of entries, size on disk, oldest and newest expiry
+//	stats                  counts by status, value and disk sizes, oldest and newest expiry
 //	clear-expired          delete expired entries (--every 5m: repeat until SIGINT/SIGTERM)
 //	clear-all              delete every entry, after a prompt on a terminal (--yes skips it)
-//	migrate                create or update the cache table
+//	migrate                create or update the cache table (--unlogged, --logged on PostgreSQL)
 //	get KEY                print the live value under KEY as indented JSON
 //	set KEY JSON           store a JSON value (--ttl 10m or --at RFC3339 for an expiry)
 //	delete KEY             delete the entry under KEY
-//	list                   list entries, most recently written first
+//	list                   list entries, newest first (--live, --unexpired, --expired, --forever, --contains, --prefix)
 //
-// Every subcommand takes --json, which makes it print JSON instead of text.
+// Every subcommand takes --json, which makes it print JSON instead of text,
+// and --table, which names a cache kept in a table of its own (db.Table).
 // Results go to the command's output (stdout), errors to its error output.
+// The status words (live, unexpired, expired, forever) are those of
+// cache.Status. The commands use the cache package's API only.
 //
 // # Errors
 //

@@ -3,6 +3,7 @@ package cachecli
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -29,7 +30,7 @@ A key without a live entry (missing or expired) is an error: "not found".`,
 			var raw json.RawMessage
 			ok, err := cache.Cached(db, key).Get(&raw)
 			if err != nil {
-				return explain(cmd, db, err)
+				return c.explain(cmd, db, err)
 			}
 			if !ok {
 				return fmt.Errorf("get %q: %w", key, errNotFound)
@@ -43,7 +44,7 @@ A key without a live entry (missing or expired) is an error: "not found".`,
 			if err != nil {
 				return fmt.Errorf("get %q: stored value: %w", key, err)
 			}
-			out := append(unescapeHTML(b.Bytes()), '\n')
+			out := append(escapeC1(unescapeHTML(b.Bytes())), '\n')
 			_, err = cmd.OutOrStdout().Write(out)
 			return err
 		},
@@ -120,7 +121,7 @@ entry never expires.`,
 				opts = append(opts, cache.At(*exp))
 			}
 			if err := cache.Cached(db, key).Set(json.RawMessage(value), opts...); err != nil {
-				return explain(cmd, db, err)
+				return c.explain(cmd, db, err)
 			}
 			if c.json {
 				return printJSON(cmd.OutOrStdout(), struct {
@@ -169,13 +170,13 @@ func checkJSON(s string) error {
 	var v any
 	err := json.Unmarshal([]byte(s), &v)
 	if err == nil { // json.Valid and Unmarshal disagree: cannot happen
-		return fmt.Errorf("invalid JSON value")
+		return errors.New("invalid JSON value")
 	}
 	msg := fmt.Sprintf("invalid JSON value: %v", err)
 	if t := strings.TrimSpace(s); t != "" && strings.IndexByte("{[\"-0123456789tfn", t[0]) < 0 {
 		msg += fmt.Sprintf(` (a string needs quotes: '%q')`, s)
 	}
-	return fmt.Errorf("%s", msg)
+	return errors.New(msg)
 }
 
 func (c *cli) deleteCommand() *cobra.Command {
@@ -194,7 +195,7 @@ error: "not found".`,
 			}
 			ok, err := cache.Cached(db, key).Delete()
 			if err != nil {
-				return explain(cmd, db, err)
+				return c.explain(cmd, db, err)
 			}
 			if !ok {
 				return fmt.Errorf("delete %q: %w", key, errNotFound)

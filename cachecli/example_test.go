@@ -40,6 +40,6 @@ func ExampleCommand() {
 	// {
 	//   "text": "hello"
 	// }
-	// KEY       EXPIRES  SIZE
-	// greeting  never    16
+	// KEY       STATUS   EXPIRES  SIZE
+	// greeting  forever  never    16 B
 }

@@ -1,9 +1,14 @@
 package cachecli
 
 import (
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	cache "github.com/gormcache/cache"
 )
 
 func TestUnescapeHTML(t *testing.T) {
@@ -52,4 +57,49 @@ func TestEntries(t *testing.T) {
 	require.Equal(t, "1 entry", entries(1))
 	require.Equal(t, "2 expired entries", entries(2, "expired"))
 	require.Equal(t, "1 expired entry", entries(1, "expired"))
+}
+
+func TestCellsAndFit(t *testing.T) {
+	t.Parallel()
+	for s, want := range map[string]int{
+		"abc": 3, "日本": 4, "🙂": 2, "e\u0301": 1, "👍🏽": 2, "ｆｕｌｌ": 8, "": 0, "…": 1,
+	} {
+		require.Equal(t, want, cells(s), s)
+	}
+	require.Equal(t, "short", fit("short", 10))
+	require.Equal(t, "abcdefghi…", fit("abcdefghijklmnop", 10))
+	require.Equal(t, "日本語日…", fit("日本語日本語", 10), "a wide rune that would pass the limit is left out")
+	require.Equal(t, 9, cells(fit("日本語日本語", 10)))
+}
+
+func TestListAlignsWideAndLongKeys(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("k", 200)
+	var tb table
+	tb.right = map[int]bool{1: true}
+	tb.add("KEY", "SIZE")
+	for _, k := range []string{"user:1", "ユーザー:1", "🙂🙂", long} {
+		tb.add(fit(k, 20), "5 B")
+	}
+	var b strings.Builder
+	require.NoError(t, tb.print(&b))
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	require.Len(t, lines, 5)
+	for _, l := range lines {
+		require.Equal(t, 20+2+4, cells(l), "every line as wide: %q", l)
+		require.True(t, strings.HasSuffix(l, "SIZE") || strings.HasSuffix(l, " 5 B"), l)
+	}
+	require.Equal(t, strings.Repeat("k", 19)+"…  "+" 5 B", lines[4])
+}
+
+func TestPlainDropsLibraryPrefixes(t *testing.T) {
+	t.Parallel()
+	lib := fmt.Errorf("cache: set %q: %w", "k", fmt.Errorf("%w: NaN", cache.ErrInvalidValue))
+	err := plain(lib)
+	require.EqualError(t, err, `set "k": invalid value: NaN`)
+	require.ErrorIs(t, err, cache.ErrInvalidValue)
+	require.EqualError(t, plain(fmt.Errorf("table %q does not exist (%w)", "t", lib)), `table "t" does not exist (set "k": invalid value: NaN)`)
+	other := errors.New("open database: boom")
+	require.Same(t, other, plain(other))
+	require.NoError(t, plain(nil))
 }

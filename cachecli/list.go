@@ -1,55 +1,59 @@
 package cachecli
 
 import (
-	"fmt"
-	"strconv"
-	"strings"
-	"text/tabwriter"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
 	cache "github.com/gormcache/cache"
-	"github.com/gormcache/cache/internal/dialect"
 )
 
-// listed is one line of the list command.
+// keyColumn is the widest a key shows in the list's table, in terminal
+// columns; longer keys end in "…" (--json has them whole).
+const keyColumn = 48
+
+// listed is one entry of the list command.
 type listed struct {
-	Key       string     `json:"key"`
-	ExpiresAt *time.Time `json:"expires_at"`
+	Key       string       `json:"key"`
+	Status    cache.Status `json:"status"`
+	ExpiresAt *time.Time   `json:"expires_at"`
 	// Size is the length of the value's JSON text, in bytes.
 	Size int64 `json:"size"`
 }
 
 func (c *cli) listCommand() *cobra.Command {
 	var (
-		expired, live, forever bool
-		prefix                 string
-		limit                  int
+		expired, live, unexpired, forever bool
+		prefix, contains                  string
+		limit                             int
 	)
 	cmd := &cobra.Command{
 		Use:   "list",
-		Short: "List entries, most recently written first",
-		Long: `List the entries with their key, expiry and size (the length in bytes of the
+		Short: "List entries, newest first",
+		Long: `List the entries with their key, status, expiry and size (the length of the
 value's JSON text as the database gives it back: PostgreSQL's jsonb adds
-spaces), most recently written first. Without a filter it lists
-every entry, expired ones too; --expired, --live and --forever choose one
-kind. --prefix keeps the keys that start with it (case-sensitive).`,
+spaces), newest first (in the order keys were first stored). Without a filter
+it lists every entry, expired ones too; --live (what reads see: unexpired or
+forever), --unexpired, --expired and --forever choose a status. --contains
+keeps the keys that contain a text, ignoring ASCII case; --prefix those that
+start with one (case-sensitive).`,
 		Example: `  cache list --limit 20
   cache list --live --prefix user:
-  cache list --expired --json`,
+  cache list --contains session --expired --json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			n := 0
-			for _, f := range []bool{expired, live, forever} {
-				if f {
+			status, n := cache.StatusAll, 0
+			for st, set := range map[cache.Status]bool{
+				cache.StatusExpired: expired, cache.StatusLive: live,
+				cache.StatusUnexpired: unexpired, cache.StatusForever: forever,
+			} {
+				if set {
+					status = st
 					n++
 				}
 			}
 			if n > 1 {
-				return usagef("--expired, --live and --forever cannot be used together")
+				return usagef("--live, --unexpired, --expired and --forever cannot be used together")
 			}
 			if limit < 0 {
 				return usagef("--limit must not be negative, not %d", limit)
@@ -58,32 +62,23 @@ kind. --prefix keeps the keys that start with it (case-sensitive).`,
 			if err != nil {
 				return err
 			}
-			q := db.Model(&cache.CachedItem{}).
-				Select(`"cached_items"."key", "cached_items"."expires_at", ` + dialect.ValueSize(db.Dialector.Name()) + ` AS "size"`)
-			switch {
-			case expired:
-				q = q.Scopes(cache.Expired)
-			case live:
-				q = q.Scopes(cache.Live)
-			case forever:
-				q = q.Scopes(cache.Forever)
-			}
-			if prefix != "" {
-				q = q.Where(`substr("cached_items"."key", 1, ?) = ?`, utf8.RuneCountInString(prefix), prefix)
-			}
-			q = q.Order(`"cached_items"."updated_at" DESC, "cached_items"."id" DESC`)
-			if limit > 0 {
-				q = q.Limit(limit)
-			}
 			rows := []listed{}
-			if err := q.Scan(&rows).Error; err != nil {
-				return explain(cmd, db, fmt.Errorf("list: %w", err))
-			}
-			for i := range rows {
-				if t := rows[i].ExpiresAt; t != nil {
-					u := t.UTC()
-					rows[i].ExpiresAt = &u
+			opts := cache.ListOptions{Status: status, Contains: contains, Prefix: prefix, Limit: 1000}
+			for {
+				if limit > 0 {
+					opts.Limit = min(opts.Limit, limit-len(rows))
 				}
+				page, err := cache.List(db, opts)
+				if err != nil {
+					return c.explain(cmd, db, err)
+				}
+				for _, e := range page.Entries {
+					rows = append(rows, listed{Key: e.Key, Status: e.Status, ExpiresAt: e.ExpiresAt, Size: e.Size})
+				}
+				if page.Next == "" || limit > 0 && len(rows) >= limit {
+					break
+				}
+				opts.After = page.Next
 			}
 			if c.json {
 				return printJSON(cmd.OutOrStdout(), rows)
@@ -92,33 +87,21 @@ kind. --prefix keeps the keys that start with it (case-sensitive).`,
 		},
 	}
 	f := cmd.Flags()
+	f.BoolVar(&live, "live", false, "only live entries, what reads see: unexpired or forever")
+	f.BoolVar(&unexpired, "unexpired", false, "only entries with an expiry still to come")
 	f.BoolVar(&expired, "expired", false, "only expired entries (not cleared yet)")
-	f.BoolVar(&live, "live", false, "only live entries: unexpired or never expiring")
 	f.BoolVar(&forever, "forever", false, "only entries that never expire")
-	f.StringVar(&prefix, "prefix", "", "only keys that start with this")
+	f.StringVar(&contains, "contains", "", "only keys that contain this, ignoring ASCII case")
+	f.StringVar(&prefix, "prefix", "", "only keys that start with this (case-sensitive)")
 	f.IntVar(&limit, "limit", 0, "at most this many entries (0: all)")
 	return cmd
 }
 
 func printList(cmd *cobra.Command, rows []listed) error {
-	now := time.Now()
-	w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "KEY\tEXPIRES\tSIZE")
+	t := table{right: map[int]bool{3: true}}
+	t.add("KEY", "STATUS", "EXPIRES", "SIZE")
 	for _, r := range rows {
-		exp := formatTime(r.ExpiresAt, "never")
-		if r.ExpiresAt != nil && r.ExpiresAt.Before(now) {
-			exp += " (expired)"
-		}
-		fmt.Fprintf(w, "%s\t%s\t%d\n", displayKey(r.Key), exp, r.Size)
+		t.add(fit(displayKey(r.Key), keyColumn), string(r.Status), formatTime(r.ExpiresAt, "never"), humanBytes(r.Size))
 	}
-	return w.Flush()
-}
-
-// displayKey quotes a key that holds characters that would break the
-// table or the terminal: control characters, tabs, unprintable runes.
-func displayKey(k string) string {
-	if strings.IndexFunc(k, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
-		return strconv.Quote(k)
-	}
-	return k
+	return t.print(cmd.OutOrStdout())
 }

@@ -28,7 +28,7 @@ out unless extended, by name.`,
 			}
 			locks, err := cache.ListLocks(db)
 			if err != nil {
-				return explain(cmd, db, err)
+				return c.explain(cmd, db, err)
 			}
 			if c.json {
 				if locks == nil {
@@ -85,7 +85,7 @@ On a terminal it asks for confirmation first. Without a terminal on stdin
 			}
 			released, err := cache.ForceReleaseLock(db, name)
 			if err != nil {
-				return explain(cmd, db, err)
+				return c.explain(cmd, db, err)
 			}
 			if c.json {
 				return printJSON(cmd.OutOrStdout(), map[string]bool{"released": released})

@@ -1,8 +1,7 @@
 package cachecli
 
 import (
-	"fmt"
-	"text/tabwriter"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,9 +13,12 @@ import (
 // stats is what the stats command prints.
 type stats struct {
 	Total     int64 `json:"total"`
-	Expired   int64 `json:"expired"`
+	Live      int64 `json:"live"`
 	Unexpired int64 `json:"unexpired"`
+	Expired   int64 `json:"expired"`
 	Forever   int64 `json:"forever"`
+	// ValueBytes is the total length of the values' JSON text.
+	ValueBytes int64 `json:"value_bytes"`
 	// SizeBytes is nil when the database does not tell the size.
 	SizeBytes *int64 `json:"size_bytes"`
 	// SizeOf says what SizeBytes measures: "table" or "database".
@@ -29,9 +31,11 @@ func (c *cli) statsCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "stats",
 		Short: "Count the entries and show the table's size",
-		Long: `Count the cache entries: all, expired (not cleared yet), unexpired and those
-that never expire. Also show the size on disk, where the database tells it,
-and the oldest and newest expiry.
+		Long: `Count the cache entries: all, live (what reads see: unexpired or forever),
+unexpired (an expiry still to come), expired (not cleared yet) and forever
+(never expiring). Also show the total size of the values, the size on disk
+where the database tells it, and the oldest and newest expiry. It reads every
+value: on a large table it takes as long as a full scan.
 
 Sizes: on PostgreSQL, the table with its indexes; on SQLite, the table with
 its indexes when SQLite has the dbstat table, or else the whole database file.`,
@@ -45,7 +49,7 @@ its indexes when SQLite has the dbstat table, or else the whole database file.`,
 			}
 			st, err := readStats(db)
 			if err != nil {
-				return explain(cmd, db, err)
+				return c.explain(cmd, db, err)
 			}
 			if c.json {
 				return printJSON(cmd.OutOrStdout(), st)
@@ -56,43 +60,22 @@ its indexes when SQLite has the dbstat table, or else the whole database file.`,
 }
 
 func readStats(db *gorm.DB) (stats, error) {
-	var st stats
 	counts, err := cache.Stats(db)
 	if err != nil {
-		return st, err
+		return stats{}, err
 	}
-	st.Total, st.Expired, st.Unexpired, st.Forever = counts.Total, counts.Expired, counts.Unexpired, counts.Forever
-	size, err := sizeOnDisk(db)
+	m, err := cache.Measure(db)
 	if err != nil {
-		return st, err
+		return stats{}, err
 	}
-	if size != nil {
-		st.SizeBytes, st.SizeOf = &size.Bytes, size.Of
+	st := stats{
+		Total: counts.Total, Live: counts.Live, Unexpired: counts.Unexpired, Expired: counts.Expired, Forever: counts.Forever,
+		ValueBytes: m.ValueBytes, OldestExpiry: m.OldestExpiry, NewestExpiry: m.NewestExpiry,
 	}
-	if st.OldestExpiry, err = expiry(db, "ASC"); err != nil {
-		return st, err
-	}
-	if st.NewestExpiry, err = expiry(db, "DESC"); err != nil {
-		return st, err
+	if m.DiskBytes >= 0 {
+		st.SizeBytes, st.SizeOf = &m.DiskBytes, m.DiskOf
 	}
 	return st, nil
-}
-
-// expiry returns the first expiry in the given order, or nil when no entry
-// expires.
-func expiry(db *gorm.DB, order string) (*time.Time, error) {
-	var items []cache.CachedItem
-	err := db.Model(&cache.CachedItem{}).Select(`"expires_at"`).
-		Where(`"expires_at" IS NOT NULL`).Order(`"expires_at" ` + order).Limit(1).
-		Find(&items).Error
-	if err != nil {
-		return nil, fmt.Errorf("read expiries: %w", err)
-	}
-	if len(items) == 0 || items[0].ExpiresAt == nil {
-		return nil, nil
-	}
-	t := items[0].ExpiresAt.UTC()
-	return &t, nil
 }
 
 func printStats(cmd *cobra.Command, st stats) error {
@@ -103,35 +86,15 @@ func printStats(cmd *cobra.Command, st stats) error {
 			size += " (whole database)"
 		}
 	}
-	w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-	fmt.Fprintf(w, "total\t%d\n", st.Total)
-	fmt.Fprintf(w, "expired\t%d\n", st.Expired)
-	fmt.Fprintf(w, "unexpired\t%d\n", st.Unexpired)
-	fmt.Fprintf(w, "forever\t%d\n", st.Forever)
-	fmt.Fprintf(w, "size on disk\t%s\n", size)
-	fmt.Fprintf(w, "oldest expiry\t%s\n", formatTime(st.OldestExpiry, "-"))
-	fmt.Fprintf(w, "newest expiry\t%s\n", formatTime(st.NewestExpiry, "-"))
-	return w.Flush()
-}
-
-// formatTime formats t in UTC to the second, or returns none for nil.
-func formatTime(t *time.Time, none string) string {
-	if t == nil {
-		return none
-	}
-	return t.UTC().Format(time.RFC3339)
-}
-
-// humanBytes formats n bytes with a binary unit: "512 B", "48.0 KiB".
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 5; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+	var t table
+	t.add("total", strconv.FormatInt(st.Total, 10))
+	t.add("live", strconv.FormatInt(st.Live, 10))
+	t.add("unexpired", strconv.FormatInt(st.Unexpired, 10))
+	t.add("expired", strconv.FormatInt(st.Expired, 10))
+	t.add("forever", strconv.FormatInt(st.Forever, 10))
+	t.add("values", humanBytes(st.ValueBytes))
+	t.add("size on disk", size)
+	t.add("oldest expiry", formatTime(st.OldestExpiry, "-"))
+	t.add("newest expiry", formatTime(st.NewestExpiry, "-"))
+	return t.print(cmd.OutOrStdout())
 }

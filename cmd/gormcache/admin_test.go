@@ -91,3 +91,9 @@ func TestAdminServesWithToken(t *testing.T) {
 		})
 	}
 }
+
+func TestAdminRefusesJSON(t *testing.T) {
+	t.Parallel()
+	b := cachetest.SQLite(t)
+	requireFail(t, gc(t, b.DSN, "admin", "--json"), 2, "admin: --json does not apply")
+}

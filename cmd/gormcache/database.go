@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"regexp"
+	"slices"
 	"strings"
 
 	"gorm.io/driver/postgres"
@@ -44,30 +46,30 @@ type target struct {
 	shown string
 	// file is the SQLite file, or "" for an in-memory database.
 	file string
+	// secrets are the passwords in dsn, which no message may show.
+	secrets []string
 }
 
 // parseDatabase reads a --database value: postgres:// or postgresql:// is
-// PostgreSQL; sqlite://PATH, file:… (an SQLite URI) or a plain path is
-// SQLite. SQLite DSNs get the parameters of sqliteDefaults that they lack.
+// a PostgreSQL URL, and "host=… user=… password=…" a PostgreSQL key=value
+// DSN (libpq's form); sqlite://PATH, file:… (an SQLite URI) or a plain
+// path is SQLite. SQLite DSNs get the parameters of sqliteDefaults that
+// they lack. A value that looks like a URL of another scheme, or holds a
+// password, is refused rather than taken for a file name; no message shows
+// a password, in any of its forms.
 func parseDatabase(s string) (target, error) {
 	lower := strings.ToLower(s)
 	switch {
 	case s == "":
 		return target{}, errors.New("empty database URL")
+	case strings.TrimSpace(s) != s:
+		return target{}, errors.New("database URL starts or ends with white space: remove it")
 	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"):
-		u, err := url.Parse(s)
-		if err != nil {
-			// url.Error repeats the URL, password included: keep only
-			// the reason.
-			var ue *url.Error
-			if errors.As(err, &ue) {
-				err = ue.Err
-			}
-			return target{}, fmt.Errorf("invalid PostgreSQL URL: %w", err)
-		}
-		// pgx takes only a lower-case scheme.
-		scheme, rest, _ := strings.Cut(s, ":")
-		return target{driver: "postgres", dsn: strings.ToLower(scheme) + ":" + rest, shown: u.Redacted()}, nil
+		return postgresURL(s)
+	case strings.HasPrefix(lower, "postgres:"), strings.HasPrefix(lower, "postgresql:"):
+		return target{}, errors.New("invalid PostgreSQL URL: write postgres://[user[:password]@]host[:port]/dbname")
+	case isKeyValueDSN(s):
+		return postgresKeyValue(s), nil
 	case strings.HasPrefix(lower, "sqlite://"):
 		rest := s[len("sqlite://"):]
 		if rest == "" || rest[0] == '?' {
@@ -83,14 +85,138 @@ func parseDatabase(s string) (target, error) {
 			return target{}, fmt.Errorf("invalid SQLite URI %q: %w", s, err)
 		}
 		return sqliteTarget(s, uri, path, query)
-	case hasScheme(s):
-		scheme, _, _ := strings.Cut(s, ":")
-		return target{}, fmt.Errorf("unsupported database URL scheme %q: use postgres://, postgresql://, sqlite://, file: or a path", scheme)
+	case scheme(s) != "":
+		return target{}, fmt.Errorf("unsupported database URL scheme %q: use postgres://, postgresql://, sqlite://, file: or a path "+
+			"(./%s for a file whose name has a colon)", scheme(s), scheme(s)+":…")
+	case userinfo.MatchString(s) || passwordParam.MatchString(s):
+		return target{}, errors.New("database URL holds a password but no postgres:// scheme: " +
+			"write postgres://user:password@host/dbname")
 	default:
 		path, query, _ := strings.Cut(s, "?")
 		return sqliteTarget(s, "file:"+escapePath(path), path, query)
 	}
 }
+
+var (
+	// passwordParam finds a password in a URL query or a key=value DSN
+	// (quoted or not), libpq's sslpassword included.
+	passwordParam = regexp.MustCompile(`(?i)\b((?:ssl)?password)\s*=\s*('(?:[^'\\]|\\.)*'|[^&\s]*)`)
+	// userinfo finds "user:password@" before any slash: a URL without
+	// its scheme.
+	userinfo = regexp.MustCompile(`^[^/?#]*:[^/?#]*@`)
+	// keyValueStart is the first keyword of a key=value DSN.
+	keyValueStart = regexp.MustCompile(`^([a-z_]+)\s*=`)
+)
+
+// postgresURL reads a postgres:// URL. Its password may sit in the
+// userinfo or in a password query parameter (pgx takes both).
+func postgresURL(s string) (target, error) {
+	secrets := passwordValues(s)
+	u, err := url.Parse(s)
+	if err != nil {
+		// url.Error repeats the URL: keep only the reason, and not even the
+		// part of the URL it quotes when a password may be in it (an
+		// unencoded #, / or % cuts a password short where it stands).
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		if strings.Contains(s, "@") || len(secrets) > 0 {
+			return target{}, fmt.Errorf("invalid PostgreSQL URL: %s (percent-encode the special characters of a password: # as %%23, / as %%2F, %% as %%25, @ as %%40)",
+				quoted.ReplaceAllString(err.Error(), "…"))
+		}
+		return target{}, fmt.Errorf("invalid PostgreSQL URL: %w", err)
+	}
+	if pw, ok := u.User.Password(); ok {
+		secrets = append(secrets, pw, url.PathEscape(pw), url.QueryEscape(pw))
+	}
+	if u.Fragment != "" || strings.Contains(s, "#") {
+		// An unencoded # in the password ends the URL where it stands.
+		return target{}, errors.New("invalid PostgreSQL URL: it has a #fragment (percent-encode # in a password as %23)")
+	}
+	shown := *u
+	if _, ok := u.User.Password(); ok {
+		shown.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	shown.RawQuery = maskPasswords(u.RawQuery)
+	slices.Sort(secrets)
+	// pgx takes only a lower-case scheme.
+	scheme, rest, _ := strings.Cut(s, ":")
+	return target{driver: "postgres", dsn: strings.ToLower(scheme) + ":" + rest, shown: shown.String(), secrets: slices.Compact(secrets)}, nil
+}
+
+// quoted finds the quoted parts of url's error messages.
+var quoted = regexp.MustCompile(`"[^"]*"`)
+
+// isKeyValueDSN reports whether s is a PostgreSQL key=value DSN: it starts
+// with a libpq keyword and "=".
+func isKeyValueDSN(s string) bool {
+	m := keyValueStart.FindStringSubmatch(s)
+	if m == nil {
+		return false
+	}
+	switch m[1] {
+	case "host", "hostaddr", "port", "dbname", "user", "password", "passfile", "sslmode", "sslrootcert",
+		"sslcert", "sslkey", "sslpassword", "connect_timeout", "application_name", "options", "service",
+		"target_session_attrs", "channel_binding", "client_encoding", "search_path":
+		return true
+	}
+	return false
+}
+
+func postgresKeyValue(s string) target {
+	return target{driver: "postgres", dsn: s, shown: maskPasswords(s), secrets: passwordValues(s)}
+}
+
+// maskPasswords writes xxxxx for the value of every password parameter.
+func maskPasswords(s string) string {
+	return passwordParam.ReplaceAllString(s, "${1}=xxxxx")
+}
+
+// passwordValues returns the values of the password parameters of s, as
+// written and unquoted or unescaped.
+func passwordValues(s string) []string {
+	var out []string
+	for _, m := range passwordParam.FindAllStringSubmatch(s, -1) {
+		v := m[2]
+		if v == "" {
+			continue
+		}
+		out = append(out, v)
+		if u, err := url.QueryUnescape(v); err == nil && u != v {
+			out = append(out, u)
+		}
+		if len(v) >= 2 && v[0] == '\'' {
+			out = append(out, strings.ReplaceAll(v[1:len(v)-1], `\'`, "'"))
+		}
+	}
+	return out
+}
+
+// redact replaces every secret of t in err's message with xxxxx: the
+// drivers' errors may quote the DSN (pgx masks only some forms).
+func (t target) redact(err error) error {
+	msg := err.Error()
+	for _, sec := range t.secrets {
+		if sec != "" {
+			msg = strings.ReplaceAll(msg, sec, "xxxxx")
+		}
+	}
+	if msg == err.Error() {
+		return err
+	}
+	return redacted{msg: msg, err: err}
+}
+
+// redacted is an error whose message had passwords taken out. Unwrap
+// gives errors.Is the original, which no message of the CLI prints.
+type redacted struct {
+	msg string
+	err error
+}
+
+func (r redacted) Error() string { return r.msg }
+func (r redacted) Unwrap() error { return r.err }
 
 // sqliteTarget builds the DSN "uri?query" with the default parameters
 // added. path is the file's path, for the existence check.
@@ -123,21 +249,23 @@ func sqliteTarget(shown, uri, path, query string) (target, error) {
 	return t, nil
 }
 
-// hasScheme reports whether s starts with a URL scheme and "://".
-func hasScheme(s string) bool {
-	scheme, _, ok := strings.Cut(s, "://")
-	if !ok || scheme == "" {
-		return false
+// scheme returns the URL scheme that s starts with ("jdbc" of
+// "jdbc:postgresql://…"), or "". A single letter is a Windows drive, not a
+// scheme.
+func scheme(s string) string {
+	sch, _, ok := strings.Cut(s, ":")
+	if !ok || len(sch) < 2 {
+		return ""
 	}
-	for i, r := range scheme {
+	for i, r := range sch {
 		switch {
 		case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z':
 		case i > 0 && ('0' <= r && r <= '9' || r == '+' || r == '-' || r == '.'):
 		default:
-			return false
+			return ""
 		}
 	}
-	return true
+	return sch
 }
 
 // escapePath escapes the characters that end or change the path of an
@@ -190,7 +318,7 @@ func (d *database) open() (*gorm.DB, error) {
 	}
 	db, err := gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", t.shown, err)
+		return nil, t.redact(fmt.Errorf("%s: %w", t.shown, err))
 	}
 	d.db = db
 	return db, nil

@@ -14,9 +14,20 @@ func TestParseDatabase(t *testing.T) {
 		in                string
 		driver, dsn, file string
 		shown             string // defaults to in
+		secrets           []string
 	}{
 		{in: "postgres://u:pw@db:5432/app?sslmode=disable", driver: "postgres",
-			dsn: "postgres://u:pw@db:5432/app?sslmode=disable", shown: "postgres://u:xxxxx@db:5432/app?sslmode=disable"},
+			dsn: "postgres://u:pw@db:5432/app?sslmode=disable", shown: "postgres://u:xxxxx@db:5432/app?sslmode=disable", secrets: []string{"pw"}},
+		{in: "postgres://app@127.0.0.1:15432/app?password=hunter2&sslmode=disable", driver: "postgres",
+			dsn:   "postgres://app@127.0.0.1:15432/app?password=hunter2&sslmode=disable",
+			shown: "postgres://app@127.0.0.1:15432/app?password=xxxxx&sslmode=disable", secrets: []string{"hunter2"}},
+		{in: "postgres://u:p%40ss@db/app?sslpassword=k%26ey", driver: "postgres", dsn: "postgres://u:p%40ss@db/app?sslpassword=k%26ey",
+			shown: "postgres://u:xxxxx@db/app?sslpassword=xxxxx", secrets: []string{"k%26ey", "k&ey", "p%40ss", "p@ss"}},
+		// libpq's key=value form is PostgreSQL.
+		{in: "host=db user=app password=hunter2 dbname=app", driver: "postgres", dsn: "host=db user=app password=hunter2 dbname=app",
+			shown: "host=db user=app password=xxxxx dbname=app", secrets: []string{"hunter2"}},
+		{in: `dbname=app password='hun ter\'2' host=db`, driver: "postgres", dsn: `dbname=app password='hun ter\'2' host=db`,
+			shown: "dbname=app password=xxxxx host=db", secrets: []string{`'hun ter\'2'`, "hun ter'2"}},
 		{in: "postgresql://db/app", driver: "postgres", dsn: "postgresql://db/app"},
 		{in: "POSTGRES://db/app", driver: "postgres", dsn: "postgres://db/app", shown: "postgres://db/app"},
 		{in: "cache.db", driver: "sqlite", dsn: "file:cache.db?" + defaults, file: "cache.db"},
@@ -42,7 +53,7 @@ func TestParseDatabase(t *testing.T) {
 		if tc.shown == "" {
 			tc.shown = tc.in
 		}
-		require.Equal(t, target{driver: tc.driver, dsn: tc.dsn, shown: tc.shown, file: tc.file}, got, tc.in)
+		require.Equal(t, target{driver: tc.driver, dsn: tc.dsn, shown: tc.shown, file: tc.file, secrets: tc.secrets}, got, tc.in)
 	}
 }
 
@@ -52,12 +63,20 @@ func TestParseDatabaseErrors(t *testing.T) {
 		"":                       "empty database URL",
 		"mysql://u@h/db":         `unsupported database URL scheme "mysql": use postgres://, postgresql://, sqlite://, file: or a path`,
 		"redis://h":              `unsupported database URL scheme "redis"`,
-		"postgres://u:pw@h:x/db": `invalid PostgreSQL URL: invalid port ":x" after host`,
-		"postgres://u:pw@h/%zz":  `invalid PostgreSQL URL: invalid URL escape "%zz"`,
-		"sqlite://":              `invalid SQLite URL "sqlite://": no path`,
-		"sqlite://?_txlock=x":    `no path`,
-		"cache.db?a=%zz":         `invalid parameters in SQLite DSN "cache.db?a=%zz"`,
-		"file:/a/%zz.db":         `invalid SQLite URI "file:/a/%zz.db"`,
+		"postgres://h:x/db":      `invalid PostgreSQL URL: invalid port ":x" after host`,
+		"postgres://h/%zz":       `invalid PostgreSQL URL: invalid URL escape "%zz"`,
+		"postgres://u:pw@h:x/db": `invalid PostgreSQL URL: invalid port … after host (percent-encode`,
+		"postgres://u:pw@h/%zz":  `invalid PostgreSQL URL: invalid URL escape …`,
+		// Mistyped: refused, never taken for an SQLite file.
+		" postgres://u:pw@h/db":              "database URL starts or ends with white space",
+		"postgres:/u:pw@h/db":                "invalid PostgreSQL URL: write postgres://",
+		"jdbc:postgresql://h/db?password=pw": `unsupported database URL scheme "jdbc"`,
+		"u:pw@h/db":                          "database URL holds a password but no postgres:// scheme",
+		"h/db?password=pw":                   "database URL holds a password but no postgres:// scheme",
+		"sqlite://":                          `invalid SQLite URL "sqlite://": no path`,
+		"sqlite://?_txlock=x":                `no path`,
+		"cache.db?a=%zz":                     `invalid parameters in SQLite DSN "cache.db?a=%zz"`,
+		"file:/a/%zz.db":                     `invalid SQLite URI "file:/a/%zz.db"`,
 	} {
 		_, err := parseDatabase(in)
 		require.ErrorContains(t, err, want, in)

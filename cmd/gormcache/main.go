@@ -8,7 +8,8 @@
 //
 // and run "gormcache --help". Its commands are those of package
 // github.com/gormcache/cache/cachecli, plus --database (-d), which takes
-// postgres://… or postgresql://… for PostgreSQL, and sqlite://PATH, file:…
+// postgres://… or postgresql://… (or libpq's "host=… dbname=…" form) for
+// PostgreSQL, and sqlite://PATH, file:…
 // or a plain path for SQLite. Without it the database is $DATABASE_URL, or
 // else the file cache.db in the working directory.
 //

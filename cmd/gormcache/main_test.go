@@ -213,7 +213,28 @@ func fixedEntries(t *testing.T, db *gorm.DB) {
 	require.NoError(t, cache.Cached(db, "always").Set([]int{1, 2, 3}))
 }
 
-var sizeLine = regexp.MustCompile(`(?m)^(size on disk +)\S.*$`)
+// valueBytes is the size of fixedEntries' values as List measures them:
+// PostgreSQL's jsonb gives them back with spaces.
+func valueBytes(backend string) string {
+	if backend != "sqlite" {
+		return "23" // "gone", {"n": 1}, [1, 2, 3]
+	}
+	return "20" // "gone", {"n":1}, [1,2,3]
+}
+
+// persistence is the relpersistence of the cache table: "p" for a logged
+// table, "u" for an unlogged one.
+func persistence(t *testing.T, db *gorm.DB) string {
+	t.Helper()
+	var p string
+	require.NoError(t, db.Raw(`SELECT relpersistence::text FROM pg_class WHERE oid = 'cached_items'::regclass`).Scan(&p).Error)
+	return p
+}
+
+var (
+	sizeLine   = regexp.MustCompile(`(?m)^(size on disk +)\S.*$`)
+	valuesLine = regexp.MustCompile(`(?m)^(values +)\S.*$`) // differs by database
+)
 
 func TestStats(t *testing.T) {
 	t.Parallel()
@@ -222,7 +243,7 @@ func TestStats(t *testing.T) {
 			t.Parallel()
 			empty := gc(t, b.DSN, "stats", "--json")
 			requireOK(t, empty)
-			require.JSONEq(t, `{"total":0,"expired":0,"unexpired":0,"forever":0,
+			require.JSONEq(t, `{"total":0,"live":0,"unexpired":0,"expired":0,"forever":0,"value_bytes":0,
 				"size_bytes":`+sizeOf(t, empty.stdout)+`,"size_of":"`+sizeKind(b.Name)+`",
 				"oldest_expiry":null,"newest_expiry":null}`, empty.stdout)
 
@@ -230,12 +251,13 @@ func TestStats(t *testing.T) {
 			res := gc(t, b.DSN, "stats")
 			requireOK(t, res)
 			require.Regexp(t, `(?m)^size on disk +\d+(\.\d)? (B|KiB|MiB)( \(whole database\))?$`, res.stdout)
-			golden(t, "stats.golden", sizeLine.ReplaceAllString(res.stdout, "${1}<size>"))
+			require.Regexp(t, `(?m)^values +`+valueBytes(b.Name)+` B$`, res.stdout)
+			golden(t, "stats.golden", valuesLine.ReplaceAllString(sizeLine.ReplaceAllString(res.stdout, "${1}<size>"), "${1}<size>"))
 
 			res = gc(t, b.DSN, "stats", "--json")
 			requireOK(t, res)
 			require.Equal(t, 1, strings.Count(res.stdout, "\n"), "one line of JSON")
-			require.JSONEq(t, `{"total":3,"expired":1,"unexpired":1,"forever":1,
+			require.JSONEq(t, `{"total":3,"live":2,"unexpired":1,"expired":1,"forever":1,"value_bytes":`+valueBytes(b.Name)+`,
 				"size_bytes":`+sizeOf(t, res.stdout)+`,"size_of":"`+sizeKind(b.Name)+`",
 				"oldest_expiry":"2001-02-03T04:05:06Z","newest_expiry":"2999-12-31T23:59:59Z"}`, res.stdout)
 		})
@@ -334,7 +356,7 @@ func TestSetRefusesBadJSON(t *testing.T) {
 				{`{"a" 1}`, "invalid JSON value: invalid character '1' after object key"},
 				{`1 2`, "invalid JSON value: invalid character '2' after top-level value"},
 				{``, "invalid JSON value: unexpected end of JSON input"},
-				{`"\u0000"`, "cache: invalid value: contains \\u0000"}, // refused by the core library
+				{`"\u0000"`, "invalid value: contains \\u0000"}, // refused by the core library
 			} {
 				requireFail(t, gc(t, b.DSN, "set", "k", tc.value), 1, `set "k": `+tc.want)
 			}
@@ -350,7 +372,7 @@ func TestList(t *testing.T) {
 			t.Parallel()
 			res := gc(t, b.DSN, "list")
 			requireOK(t, res)
-			require.Equal(t, "KEY  EXPIRES  SIZE\n", res.stdout)
+			require.Equal(t, "KEY  STATUS  EXPIRES  SIZE\n", res.stdout)
 			res = gc(t, b.DSN, "list", "--json")
 			requireOK(t, res)
 			require.Equal(t, "[]\n", res.stdout)
@@ -372,27 +394,30 @@ func TestList(t *testing.T) {
 			}
 			res = gc(t, b.DSN, "list")
 			requireOK(t, res)
-			require.Equal(t, `KEY        EXPIRES                         SIZE
-user:3     never                           5
-page:home  never                           6
-user:2     2999-12-31T23:59:59Z            3
-user:1     2001-02-03T04:05:06Z (expired)  5
+			require.Equal(t, `KEY        STATUS     EXPIRES               SIZE
+user:3     forever    never                  5 B
+page:home  forever    never                  6 B
+user:2     unexpired  2999-12-31T23:59:59Z   3 B
+user:1     expired    2001-02-03T04:05:06Z   5 B
 `, res.stdout)
 
 			for _, tc := range []struct {
 				args []string
 				want string
 			}{
-				{[]string{"--json"}, `[{"key":"user:3","expires_at":null,"size":5},{"key":"page:home","expires_at":null,"size":6},
-					{"key":"user:2","expires_at":"2999-12-31T23:59:59Z","size":3},{"key":"user:1","expires_at":"2001-02-03T04:05:06Z","size":5}]`},
-				{[]string{"--expired", "--json"}, `[{"key":"user:1","expires_at":"2001-02-03T04:05:06Z","size":5}]`},
-				{[]string{"--live", "--json"}, `[{"key":"user:3","expires_at":null,"size":5},{"key":"page:home","expires_at":null,"size":6},
-					{"key":"user:2","expires_at":"2999-12-31T23:59:59Z","size":3}]`},
-				{[]string{"--forever", "--json"}, `[{"key":"user:3","expires_at":null,"size":5},{"key":"page:home","expires_at":null,"size":6}]`},
-				{[]string{"--prefix", "user:", "--json"}, `[{"key":"user:3","expires_at":null,"size":5},
-					{"key":"user:2","expires_at":"2999-12-31T23:59:59Z","size":3},{"key":"user:1","expires_at":"2001-02-03T04:05:06Z","size":5}]`},
+				{[]string{"--json"}, `[{"key":"user:3","status":"forever","expires_at":null,"size":5},{"key":"page:home","status":"forever","expires_at":null,"size":6},
+					{"key":"user:2","status":"unexpired","expires_at":"2999-12-31T23:59:59Z","size":3},{"key":"user:1","status":"expired","expires_at":"2001-02-03T04:05:06Z","size":5}]`},
+				{[]string{"--expired", "--json"}, `[{"key":"user:1","status":"expired","expires_at":"2001-02-03T04:05:06Z","size":5}]`},
+				{[]string{"--live", "--json"}, `[{"key":"user:3","status":"forever","expires_at":null,"size":5},{"key":"page:home","status":"forever","expires_at":null,"size":6},
+					{"key":"user:2","status":"unexpired","expires_at":"2999-12-31T23:59:59Z","size":3}]`},
+				{[]string{"--unexpired", "--json"}, `[{"key":"user:2","status":"unexpired","expires_at":"2999-12-31T23:59:59Z","size":3}]`},
+				{[]string{"--forever", "--json"}, `[{"key":"user:3","status":"forever","expires_at":null,"size":5},{"key":"page:home","status":"forever","expires_at":null,"size":6}]`},
+				{[]string{"--prefix", "user:", "--json"}, `[{"key":"user:3","status":"forever","expires_at":null,"size":5},
+					{"key":"user:2","status":"unexpired","expires_at":"2999-12-31T23:59:59Z","size":3},{"key":"user:1","status":"expired","expires_at":"2001-02-03T04:05:06Z","size":5}]`},
 				{[]string{"--prefix", "USER:", "--json"}, `[]`},
-				{[]string{"--prefix", "user:", "--live", "--limit", "1", "--json"}, `[{"key":"user:3","expires_at":null,"size":5}]`},
+				{[]string{"--contains", "USER:", "--expired", "--json"}, `[{"key":"user:1","status":"expired","expires_at":"2001-02-03T04:05:06Z","size":5}]`},
+				{[]string{"--contains", "%", "--json"}, `[]`},
+				{[]string{"--prefix", "user:", "--live", "--limit", "1", "--json"}, `[{"key":"user:3","status":"forever","expires_at":null,"size":5}]`},
 				{[]string{"--prefix", "%", "--json"}, `[]`},
 			} {
 				res := gc(t, b.DSN, append([]string{"list"}, tc.args...)...)
@@ -401,7 +426,7 @@ user:1     2001-02-03T04:05:06Z (expired)  5
 			}
 			res = gc(t, b.DSN, "list", "--forever", "--limit", "1")
 			requireOK(t, res)
-			require.Equal(t, "KEY     EXPIRES  SIZE\nuser:3  never    5\n", res.stdout)
+			require.Equal(t, "KEY     STATUS   EXPIRES  SIZE\nuser:3  forever  never     5 B\n", res.stdout)
 		})
 	}
 }
@@ -564,8 +589,16 @@ func TestMigrate(t *testing.T) {
 		requireFail(t, gc(t, dsn, "list"), 1, `table "cached_items" does not exist`)
 		res := gc(t, dsn, "migrate", "--unlogged")
 		requireOK(t, res)
-		require.Equal(t, "migrated table cached_items\n", res.stdout)
+		require.Equal(t, "migrated table cached_items; on PostgreSQL it is UNLOGGED: emptied after a crash, not replicated (undo with --logged)\n", res.stdout)
+		db := cachetest.Reopen(t, cachetest.Backend{Name: "postgres", DSN: dsn})
+		require.Equal(t, "u", persistence(t, db))
 		requireOK(t, gc(t, dsn, "migrate"))
+		require.Equal(t, "u", persistence(t, db), "a plain migrate keeps it unlogged")
+		res = gc(t, dsn, "migrate", "--logged", "--json")
+		requireOK(t, res)
+		require.JSONEq(t, `{"migrated":"cached_items","persistence":"logged"}`, res.stdout)
+		require.Equal(t, "p", persistence(t, db))
+		requireFail(t, gc(t, dsn, "migrate", "--logged", "--unlogged"), 2, "--unlogged and --logged cannot be used together")
 		res = gc(t, dsn, "stats", "--json")
 		requireOK(t, res)
 		require.Contains(t, res.stdout, `"total":0`)
@@ -684,4 +717,48 @@ func TestUsageErrors(t *testing.T) {
 		})
 	}
 	require.Zero(t, count(t, db.DB), "nothing written")
+}
+
+// --table names a cache kept in a table of its own: the commands see only
+// its entries, and leave cached_items alone.
+func TestTableFlag(t *testing.T) {
+	t.Parallel()
+	for _, b := range cachetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			other := cachetest.OtherTable(t, b.DB, "sessions_cache")
+			now := time.Now().UTC().Truncate(time.Second)
+			past := now.Add(-time.Hour)
+			require.NoError(t, other.Create(&cache.CachedItem{Key: "s:1", Value: cache.JSON(`"x"`), ExpiresAt: &past, CreatedAt: now, UpdatedAt: now}).Error)
+			require.NoError(t, cache.Cached(b.DB, "main:1").Set(1))
+
+			res := gc(t, b.DSN, "list", "--table", "sessions_cache", "--json")
+			requireOK(t, res)
+			require.JSONEq(t, `[{"key":"s:1","status":"expired","expires_at":"`+past.Format(time.RFC3339Nano)+`","size":3}]`, res.stdout)
+			res = gc(t, b.DSN, "list", "--json")
+			requireOK(t, res)
+			require.Contains(t, res.stdout, `"main:1"`)
+			require.NotContains(t, res.stdout, `"s:1"`)
+			requireFail(t, gc(t, b.DSN, "list", "--table", "nowhere"), 1,
+				`table "nowhere" does not exist: run "gormcache migrate --table nowhere" first`)
+
+			res = gc(t, b.DSN, "stats", "--table", "sessions_cache", "--json")
+			requireOK(t, res)
+			require.Contains(t, res.stdout, `{"total":1,"live":0,"unexpired":0,"expired":1,"forever":0,"value_bytes":3,`)
+			requireOK(t, gc(t, b.DSN, "set", "--table", "sessions_cache", "s:2", `"y"`))
+			res = gc(t, b.DSN, "get", "--table", "sessions_cache", "s:2")
+			requireOK(t, res)
+			require.Equal(t, "\"y\"\n", res.stdout)
+			requireFail(t, gc(t, b.DSN, "get", "s:2"), 1, "not found")
+			requireOK(t, gc(t, b.DSN, "clear-expired", "--table", "sessions_cache"))
+			requireOK(t, gc(t, b.DSN, "delete", "--table", "sessions_cache", "s:2"))
+			res = gc(t, b.DSN, "stats", "--table", "sessions_cache", "--json")
+			requireOK(t, res)
+			require.Contains(t, res.stdout, `{"total":0,`)
+			require.EqualValues(t, 1, count(t, b.DB), "cached_items untouched")
+			requireOK(t, gc(t, b.DSN, "migrate", "--table", "fresh_cache"))
+			require.True(t, b.DB.Migrator().HasTable("fresh_cache"))
+			require.NoError(t, b.DB.Migrator().DropTable("fresh_cache"))
+		})
+	}
 }

@@ -46,4 +46,5 @@ require (
 	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/text v0.34.0 // indirect
 	gorm.io/driver/postgres v1.6.3 // indirect
+	gorm.io/plugin/dbresolver v1.6.2 // indirect
 )

@@ -64,4 +64,5 @@ require (
 	golang.org/x/text v0.34.0 // indirect
 	google.golang.org/protobuf v1.36.10 // indirect
 	gorm.io/driver/postgres v1.6.3 // indirect
+	gorm.io/plugin/dbresolver v1.6.2 // indirect
 )

@@ -11,6 +11,8 @@ require (
 	gorm.io/gorm v1.31.2
 )
 
+require gorm.io/plugin/dbresolver v1.6.2 // indirect
+
 require (
 	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect

@@ -35,20 +35,24 @@ const SQLiteParams = "_journal_mode=WAL&_busy_timeout=10000&_txlock=immediate&_s
 
 // Backend is one database to run a test against.
 type Backend struct {
-	Name string // "sqlite" or "postgres"
+	Name string // "sqlite", "postgres" or "pgbouncer"
 	DB   *gorm.DB
 	// DSN opens the same database again (another process, a CLI run).
 	DSN string
 }
 
-// Backends returns SQLite and PostgreSQL, each migrated and empty, and
-// closed when the test ends. On a machine without CACHE_TEST_POSTGRES_DSN,
-// outside CI, PostgreSQL is left out with a message.
+// Backends returns SQLite, PostgreSQL and PostgreSQL through PgBouncer in
+// transaction mode, each migrated and empty, and closed when the test ends.
+// On a machine without CACHE_TEST_POSTGRES_DSN or pgbouncer, outside CI,
+// those are left out with a message.
 func Backends(t testing.TB) []Backend {
 	t.Helper()
 	bs := []Backend{SQLite(t)}
 	if pg, ok := postgresOrSkip(t); ok {
 		bs = append(bs, pg)
+		if pb, ok := pgBouncerOrSkip(t); ok {
+			bs = append(bs, pb)
+		}
 	}
 	return bs
 }
@@ -166,13 +170,8 @@ func closeOnCleanup(t testing.TB, db *gorm.DB) {
 // GORM config (plugins registered on it stay on it), closed when t ends.
 func Reopen(t testing.TB, b Backend) *gorm.DB {
 	t.Helper()
-	var d gorm.Dialector
-	switch b.Name {
-	case "sqlite":
-		d = sqlite.Open(b.DSN)
-	case "postgres":
-		d = postgres.Open(b.DSN)
-	default:
+	d := Dialector(b.Name, b.DSN)
+	if d == nil {
 		t.Fatalf("unknown backend %q", b.Name)
 	}
 	db, err := gorm.Open(d, Config())
@@ -181,6 +180,20 @@ func Reopen(t testing.TB, b Backend) *gorm.DB {
 	}
 	closeOnCleanup(t, db)
 	return db
+}
+
+// Dialector opens the database of a backend named name at dsn, as the
+// backend does; nil for an unknown name.
+func Dialector(name, dsn string) gorm.Dialector {
+	switch name {
+	case "sqlite":
+		return sqlite.Open(dsn)
+	case "postgres":
+		return postgres.Open(dsn)
+	case "pgbouncer":
+		return postgres.New(postgres.Config{DSN: dsn, PreferSimpleProtocol: true})
+	}
+	return nil
 }
 
 // SQLInjections are keys, values and search texts that would change a query

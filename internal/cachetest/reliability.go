@@ -157,3 +157,42 @@ func freePort(t testing.TB) int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
+
+// NewReplica makes a streaming replica of c with pg_basebackup -R and
+// starts it on a free loopback port; it is stopped and removed when the test
+// ends. initdb's defaults already let c serve it (wal_level=replica and a
+// replication entry for 127.0.0.1 in pg_hba.conf). It skips the test when
+// pg_basebackup is not installed, except under CI=true, where it fails.
+func (c *Cluster) NewReplica() *Cluster {
+	c.t.Helper()
+	t := c.t
+	basebackup := pgTool("pg_basebackup")
+	if basebackup == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("pg_basebackup not found: CI must run the replica tests")
+		}
+		t.Skip("pg_basebackup not found: install PostgreSQL to run this test")
+	}
+	root, err := os.MkdirTemp("", "gormcache-replica-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(root) })
+	if c.cred != nil {
+		if err := os.Chown(root, int(c.cred.Uid), int(c.cred.Gid)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := &Cluster{t: t, cred: c.cred, dir: filepath.Join(root, "data")}
+	r.run(basebackup, "-D", r.dir, "-R", "-X", "stream", "-c", "fast",
+		"-h", "127.0.0.1", "-p", strconv.Itoa(c.port), "-U", "postgres")
+	r.port = freePort(t)
+	r.DSN = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable&connect_timeout=5", r.port)
+	r.Start()
+	t.Cleanup(func() {
+		if _, err := os.Stat(filepath.Join(r.dir, "postmaster.pid")); err == nil {
+			r.pgctl("stop", "-m", "immediate")
+		}
+	})
+	return r
+}

@@ -125,10 +125,8 @@ func (d *Dialect) native(q string) string {
 // JSONType is the column type of a JSON value on the named database.
 func JSONType(name string) string {
 	switch name {
-	case "postgres":
+	case "postgres", "pgx":
 		return "jsonb"
-	case "mysql":
-		return "json"
 	default:
 		return "text"
 	}
@@ -445,9 +443,9 @@ func (d *Dialect) onTable(q string) string {
 }
 
 // ValueSize returns an SQL expression for the length in bytes of an
-// entry's value as JSON text on the named database (the admin page and the
-// CLI show it). PostgreSQL's jsonb has no length of its own, so it is
-// measured as text.
+// entry's value as JSON text on the named database (the metrics' size
+// gauge; the inspection API measures the same way, in inspect.go).
+// PostgreSQL's jsonb has no length of its own, so it is measured as text.
 func ValueSize(name string) string {
 	if name == "postgres" || name == "pgx" {
 		return `octet_length(CAST("cached_items"."value" AS text))`

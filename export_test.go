@@ -1,0 +1,11 @@
+package cache
+
+import "time"
+
+// SetClock makes the package read the time from now until restore is
+// called. Only tests that run alone (not t.Parallel) may use it.
+func SetClock(now func() time.Time) (restore func()) {
+	old := clock
+	clock = func() time.Time { return now().UTC() }
+	return func() { clock = old }
+}

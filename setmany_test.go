@@ -1,0 +1,61 @@
+package cache_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
+
+	cache "github.com/gormcache/cache"
+	"github.com/gormcache/cache/internal/cachetest"
+)
+
+// refuseKeyTrigger makes every insert of key fail, on either database.
+func refuseKeyTrigger(t *testing.T, b cachetest.Backend, key string) {
+	t.Helper()
+	if b.DB.Dialector.Name() == "postgres" { // directly or through PgBouncer
+		require.NoError(t, b.DB.Exec(`CREATE FUNCTION gormcache_refuse() RETURNS trigger LANGUAGE plpgsql AS `+
+			`$$ BEGIN RAISE EXCEPTION 'refused by trigger'; END $$`).Error)
+		require.NoError(t, b.DB.Exec(`CREATE TRIGGER gormcache_refuse BEFORE INSERT ON cached_items `+
+			`FOR EACH ROW WHEN (NEW.key = '`+key+`') EXECUTE FUNCTION gormcache_refuse()`).Error)
+		return
+	}
+	require.NoError(t, b.DB.Exec(`CREATE TRIGGER gormcache_refuse BEFORE INSERT ON cached_items `+
+		`WHEN NEW.key = '`+key+`' BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END`).Error)
+}
+
+// TestSetManyAllOrNothingAcrossChunks: SetMany writes more than one chunk
+// (500 keys) in one transaction, so that a failure in a later chunk leaves
+// nothing of the earlier ones, on its own and inside a caller's
+// transaction, which goes on and commits its own writes.
+func TestSetManyAllOrNothingAcrossChunks(t *testing.T) {
+	t.Parallel()
+	for _, b := range cachetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			values := make(map[string]any, 600)
+			for i := range 600 {
+				values[fmt.Sprintf("k%04d", i)] = i
+			}
+			refuseKeyTrigger(t, b, "k0599") // in the second chunk: keys go in order
+
+			err := cache.SetMany(b.DB, values)
+			require.ErrorContains(t, err, "refused by trigger")
+			require.Zero(t, countRows(t, b.DB), "the first chunk was written")
+
+			err = b.DB.Transaction(func(tx *gorm.DB) error {
+				require.NoError(t, cache.Cached(tx, "before").Set(1))
+				require.ErrorContains(t, cache.SetMany(tx, values), "refused by trigger")
+				// The caller's transaction is still usable (PostgreSQL
+				// aborts a transaction on an error, unless it is rolled
+				// back to a savepoint) and commits.
+				return cache.Cached(tx, "after").Set(2)
+			})
+			require.NoError(t, err)
+			var keys []string
+			require.NoError(t, b.DB.Model(&cache.CachedItem{}).Order(`"key"`).Pluck("key", &keys).Error)
+			require.Equal(t, []string{"after", "before"}, keys, "the first chunk was written in the caller's transaction")
+		})
+	}
+}

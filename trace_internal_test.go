@@ -1,0 +1,32 @@
+package cache
+
+import (
+	"testing"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace/noop"
+)
+
+func TestUnsetProvider(t *testing.T) {
+	if defaultProvider == nil {
+		t.Fatal("the global provider at load was not recognized as unset")
+	}
+	if unsetProvider(noop.NewTracerProvider()) == nil {
+		t.Error("a no-op provider traces nothing")
+	}
+	for name, sampler := range map[string]sdktrace.Sampler{
+		"default":    sdktrace.ParentBased(sdktrace.AlwaysSample()),
+		"never":      sdktrace.ParentBased(sdktrace.NeverSample()),
+		"ratio 0.01": sdktrace.TraceIDRatioBased(0.01),
+	} {
+		rec := tracetest.NewSpanRecorder()
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sampler), sdktrace.WithSpanProcessor(rec))
+		if unsetProvider(tp) != nil {
+			t.Errorf("%s: an SDK provider taken for an unset one", name)
+		}
+		if n := len(rec.Ended()); n != 0 {
+			t.Errorf("%s: the probe left %d spans", name, n)
+		}
+	}
+}
