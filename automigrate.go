@@ -20,8 +20,8 @@ type migrateOptions struct {
 // Unlogged makes AutoMigrate turn the table into an UNLOGGED table on
 // PostgreSQL, which roughly halves the cost of writes: PostgreSQL writes no
 // WAL for it. The price: the table is emptied after a server crash and is
-// not replicated to standbys. A cache can usually pay it. Ignored on SQLite.
-// [Logged] undoes it.
+// not replicated to standbys. A cache can usually pay it. Ignored on SQLite
+// and MySQL. [Logged] undoes it.
 func Unlogged() MigrateOption {
 	return func(o *migrateOptions) { o.unlogged = true }
 }
@@ -38,7 +38,9 @@ func Logged() MigrateOption {
 // the one named with db.Table (see [ErrInvalidTable] for the names
 // accepted): AutoMigrate(db.Table("sessions_cache")) makes a second,
 // independent cache in the same database. On PostgreSQL it also sets the
-// table's autovacuum_vacuum_scale_factor to 0.1, since cache rows churn.
+// table's autovacuum_vacuum_scale_factor to 0.1, since cache rows churn. On
+// MySQL it gives the key column a binary NO PAD collation, so that keys
+// compare byte for byte whatever the server's default collation.
 func AutoMigrate(db *gorm.DB, opts ...MigrateOption) error {
 	var o migrateOptions
 	for _, opt := range opts {
@@ -67,6 +69,17 @@ func AutoMigrate(db *gorm.DB, opts ...MigrateOption) error {
 	}
 	if err := s.AutoMigrate(&CachedItem{}); err != nil {
 		return fmt.Errorf("cache: migrate %s: %w", d.TableName, err)
+	}
+	if q, args := d.KeyMigration(); q != "" {
+		var alter string
+		if err := s.Raw(q, args...).Scan(&alter).Error; err != nil {
+			return fmt.Errorf("cache: migrate: %w", err)
+		}
+		if alter != "" {
+			if err := s.Exec(alter).Error; err != nil {
+				return fmt.Errorf("cache: migrate: %w", err)
+			}
+		}
 	}
 	for _, q := range d.Migrations(o.unlogged) {
 		if err := s.Exec(q).Error; err != nil {

@@ -136,7 +136,7 @@ func TestBadInputExpirations(t *testing.T) {
 				key := "exp:" + c.name
 				require.NoError(t, cache.Cached(db, key).Set(1, cache.At(c.at)), c.name)
 				var item cache.CachedItem
-				require.NoError(t, db.Where("key = ?", key).Take(&item).Error)
+				require.NoError(t, db.Where(&cache.CachedItem{Key: key}).Take(&item).Error)
 				require.NotNil(t, item.ExpiresAt)
 				require.True(t, c.at.Truncate(time.Microsecond).Equal(*item.ExpiresAt),
 					"%s: stored %v, want %v", c.name, item.ExpiresAt.UTC(), c.at.UTC())
@@ -154,12 +154,12 @@ func TestBadInputExpirations(t *testing.T) {
 			// 9999: 1e11 seconds is about 3169 years.
 			require.NoError(t, cache.Cached(db, "exp:seconds").Set(1, cache.Seconds(1e11)))
 			var item cache.CachedItem
-			require.NoError(t, db.Where("key = ?", "exp:seconds").Take(&item).Error)
+			require.NoError(t, db.Where(&cache.CachedItem{Key: "exp:seconds"}).Take(&item).Error)
 			wantYear := time.Now().Year() + 3168
 			require.InDelta(t, wantYear, item.ExpiresAt.Year(), 1)
 			require.NoError(t, cache.Cached(db, "exp:seconds-past").Set(1, cache.Seconds(-1e10)))
 			item = cache.CachedItem{}
-			require.NoError(t, db.Where("key = ?", "exp:seconds-past").Take(&item).Error)
+			require.NoError(t, db.Where(&cache.CachedItem{Key: "exp:seconds-past"}).Take(&item).Error)
 			require.InDelta(t, time.Now().Year()-317, item.ExpiresAt.Year(), 1)
 			require.NoError(t, cache.Cached(db, "exp:touch").Set("x"))
 
@@ -186,7 +186,7 @@ func TestBadInputExpirations(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, st, after, "a refused expiration wrote something")
 			item = cache.CachedItem{}
-			require.NoError(t, db.Where("key = ?", "exp:touch").Take(&item).Error)
+			require.NoError(t, db.Where(&cache.CachedItem{Key: "exp:touch"}).Take(&item).Error)
 			require.Nil(t, item.ExpiresAt, "a refused Touch changed the expiry")
 
 			n, err := cache.ClearExpired(db)

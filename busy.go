@@ -36,7 +36,10 @@ const (
 func (r runner) exec(s *dialect.Stmt, args ...any) (int64, error) {
 	var n int64
 	err := r.retryBusy(func() (err error) {
-		n, err = r.execOnce(s, args...)
+		n, _, err = r.again(func() (int64, int64, error) {
+			n, err := r.execOnce(s, args...)
+			return n, 0, err
+		})
 		return err
 	})
 	return n, err

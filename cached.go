@@ -27,6 +27,11 @@ const MaxKeyLength = 255
 // (65535).
 const chunkSize = 500
 
+// chunkBytes bounds the keys and values one SetMany statement carries
+// (unless a single value is larger), well within MySQL's smallest default
+// max_allowed_packet (4 MiB on MySQL 5.7; 64 MiB on 8.0, 16 MiB on MariaDB).
+const chunkBytes = 1 << 20
+
 // Entry is the cache entry under one key, as seen through one *gorm.DB.
 // It holds no state besides the two, so it is cheap to make and safe for
 // concurrent use by multiple goroutines.
@@ -134,7 +139,7 @@ func (e *Entry) Touch(exp ...Expiration) (bool, error) {
 			var at *time.Time
 			if at, err = expiry(now, exp); err == nil {
 				o.expires(at)
-				n, err = o.r.exec(o.r.d.Stmt(dialect.Touch), timeArg(at), now, e.key, now)
+				n, err = o.r.touch(timeArg(at), now, e.key)
 			}
 		}
 	}
@@ -183,8 +188,9 @@ func Get[T any](db *gorm.DB, key string) (T, bool, error) {
 
 // GetMany returns the live values under keys decoded into T, keyed by key;
 // keys without a live entry are absent from the map. It runs one query,
-// whatever the number of keys (they travel as one JSON array parameter), and
-// never opens a transaction, so on SQLite it does not wait for a writer.
+// whatever the number of keys (they travel as one JSON array parameter; on
+// MySQL one query per 500 keys, each a parameter), and never opens a
+// transaction, so on SQLite it does not wait for a writer.
 // Every key is checked first: one invalid key fails the call with
 // [ErrInvalidKey] before any query.
 func GetMany[T any](db *gorm.DB, keys []string) (map[string]T, error) {
@@ -205,14 +211,26 @@ func getMany[T any](r runner, keys []string, out map[string]T) error {
 			return fmt.Errorf("%q: %w", k, err)
 		}
 	}
-	if len(keys) == 0 {
-		return nil
+	// One query for all the keys (one JSON array parameter), but on MySQL,
+	// which takes a parameter per key, one per chunkSize keys.
+	per := len(keys)
+	if r.d.ListKeys() {
+		per = chunkSize
 	}
-	arr, err := json.Marshal(keys)
+	for lo := 0; lo < len(keys); lo += per {
+		if err := getChunk(r, keys[lo:min(lo+per, len(keys))], out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func getChunk[T any](r runner, keys []string, out map[string]T) error {
+	s, args, err := r.d.Many(dialect.GetMany, keys, jsonKeys(keys))
 	if err != nil {
 		return err
 	}
-	rows, err := r.query(r.d.Stmt(dialect.GetMany), string(arr), clock())
+	rows, err := r.query(s, append(args, clock())...)
 	if err != nil {
 		return err
 	}
@@ -265,9 +283,23 @@ func SetMany(db *gorm.DB, values map[string]any, exp ...Expiration) error {
 	}
 	o.expires(at)
 	expArg, nowArg := timeArg(at), any(now)
-	err = inTx(o.r, len(keys) > chunkSize, func(r runner) error {
-		for lo := 0; lo < len(keys); lo += chunkSize {
-			hi := min(lo+chunkSize, len(keys))
+	// Chunks end after chunkSize rows or once their values pass
+	// chunkBytes, so that a statement stays within MySQL's
+	// max_allowed_packet.
+	var ends []int
+	for i, size := 0, 0; i < len(keys); i++ {
+		size += len(keys[i]) + len(encoded[i])
+		if i+1 == len(keys) || i+1-lastEnd(ends) == chunkSize || size >= chunkBytes {
+			ends = append(ends, i+1)
+			size = 0
+		}
+	}
+	err = inTx(o.r, len(ends) > 1, func(r runner) error {
+		for c, hi := range ends {
+			lo := 0
+			if c > 0 {
+				lo = ends[c-1]
+			}
 			args := make([]any, 0, 5*(hi-lo))
 			for i := lo; i < hi; i++ {
 				args = append(args, keys[i], encoded[i], expArg, nowArg, nowArg)
@@ -288,8 +320,12 @@ func DeleteMany(db *gorm.DB, keys []string) (int64, error) {
 	o, err := start(db, "cache.delete_many", "delete many", "", false)
 	var total int64
 	if err == nil {
-		err = eachChunk(o, keys, func(r runner, chunk string) error {
-			n, err := r.exec(r.d.Stmt(dialect.DeleteMany), chunk)
+		err = eachChunk(o, keys, func(r runner, chunk []string) error {
+			s, args, err := r.d.Many(dialect.DeleteMany, chunk, jsonKeys(chunk))
+			if err != nil {
+				return err
+			}
+			n, err := r.exec(s, args...)
 			total += n
 			return err
 		})
@@ -377,6 +413,9 @@ func (o *op) storeCount(id dialect.ID, b []byte, exp []Expiration) (int64, error
 	}
 	o.expires(at)
 	nowArg := any(now) // boxed once for both timestamps
+	if id == dialect.Add && o.r.d.InsertID {
+		return o.r.addByInsertID(o.key, string(b), timeArg(at), nowArg)
+	}
 	return o.r.exec(o.r.d.Stmt(id), o.key, string(b), timeArg(at), nowArg, nowArg)
 }
 
@@ -394,7 +433,15 @@ func (o *op) increment(delta int64, exp []Expiration) (int64, error) {
 	// not overflow (a concurrent Set), the increment is tried again.
 	for {
 		nowArg := any(now) // boxed once for both timestamps
-		n, ok, err := o.queryInt(o.r.d.Stmt(dialect.Increment), o.key, delta, timeArg(at), nowArg, nowArg)
+		var (
+			n  int64
+			ok bool
+		)
+		if o.r.d.InsertID {
+			n, ok, err = o.r.incrementByInsertID(o.key, delta, timeArg(at), nowArg)
+		} else {
+			n, ok, err = o.queryInt(o.r.d.Stmt(dialect.Increment), o.key, delta, timeArg(at), nowArg, nowArg)
+		}
 		if err != nil || ok || o.r.dryRun() {
 			return n, err
 		}
@@ -420,6 +467,8 @@ func (o *op) increment(delta int64, exp []Expiration) (int64, error) {
 		switch {
 		case perr != nil:
 			return 0, ErrNotNumber
+		case delta == 0 && o.r.d.InsertID:
+			return v, nil // MySQL reports adding 0 to a live integer as no change
 		case delta > 0 && v > math.MaxInt64-delta, delta < 0 && v < math.MinInt64-delta:
 			return 0, ErrOverflow
 		}
@@ -457,9 +506,17 @@ func (o *op) queryIntOnce(s *dialect.Stmt, args ...any) (int64, bool, error) {
 	return n, true, finish(&rows)
 }
 
+// lastEnd returns the last chunk end so far, 0 before the first.
+func lastEnd(ends []int) int {
+	if len(ends) == 0 {
+		return 0
+	}
+	return ends[len(ends)-1]
+}
+
 // eachChunk checks every key, then calls fn with the keys in chunks, each
 // as a JSON array, inside one transaction when there is more than one.
-func eachChunk(o op, keys []string, fn func(r runner, chunk string) error) error {
+func eachChunk(o op, keys []string, fn func(r runner, chunk []string) error) error {
 	for _, k := range keys {
 		if err := checkKey(k); err != nil {
 			return fmt.Errorf("%q: %w", k, err)
@@ -470,16 +527,20 @@ func eachChunk(o op, keys []string, fn func(r runner, chunk string) error) error
 	}
 	return inTx(o.r, len(keys) > chunkSize, func(r runner) error {
 		for lo := 0; lo < len(keys); lo += chunkSize {
-			chunk, err := json.Marshal(keys[lo:min(lo+chunkSize, len(keys))])
-			if err != nil {
-				return err
-			}
-			if err := fn(r, string(chunk)); err != nil {
+			if err := fn(r, keys[lo:min(lo+chunkSize, len(keys))]); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// jsonKeys returns a function encoding keys as one JSON array.
+func jsonKeys(keys []string) func() (string, error) {
+	return func() (string, error) {
+		b, err := json.Marshal(keys)
+		return string(b), err
+	}
 }
 
 // inTx runs fn in a transaction (a savepoint inside the caller's) when tx
@@ -539,7 +600,13 @@ func encode(v any) ([]byte, error) {
 	if !utf8.Valid(b) {
 		return nil, fmt.Errorf("%w: not valid UTF-8", ErrInvalidValue)
 	}
-	return canonicalNumbers(b)
+	if b, err = canonicalNumbers(b); err != nil {
+		return nil, err
+	}
+	if err := checkDepth(b); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // cleanEscapes refuses the \u escapes that PostgreSQL's jsonb cannot hold

@@ -811,7 +811,8 @@ func TestRefusedCallKeepsTransactionUsable(t *testing.T) {
 			if err := cache.Cached(tx, "after").Set("ok"); err != nil {
 				return err
 			}
-			return tx.Exec(`UPDATE "cached_items" SET "value" = ? WHERE "key" = ?`, `"changed"`, "text").Error
+			return tx.Model(&cache.CachedItem{}).Where(&cache.CachedItem{Key: "text"}).
+				Update("value", cache.JSON(`"changed"`)).Error
 		})
 		require.NoError(t, err)
 		v, ok, err := cache.Get[string](db, "after")
@@ -827,7 +828,7 @@ func TestRefusedCallKeepsTransactionUsable(t *testing.T) {
 func TestCallerSessionUnchanged(t *testing.T) {
 	each(t, func(t *testing.T, db *gorm.DB) {
 		require.NoError(t, cache.Cached(db, "a").Set(1))
-		q := db.Model(&cache.CachedItem{}).Where(`"key" = ?`, "a")
+		q := db.Model(&cache.CachedItem{}).Where(&cache.CachedItem{Key: "a"})
 		// A Where would change the cache's SQL: refused, not dropped.
 		require.ErrorIs(t, cache.Cached(q, "b").Set(2), cache.ErrUnsupportedSession)
 		_, err := cache.Cached(q, "b").Exists()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	cache "github.com/gormcache/cache"
 	"github.com/gormcache/cache/internal/cachetest"
@@ -43,7 +44,7 @@ func TestScopesAndStats(t *testing.T) {
 		require.Equal(t, cache.Statistics{Total: 9, Live: 6, Expired: 3, Unexpired: 2, Forever: 4}, st)
 
 		var items []cache.CachedItem
-		require.NoError(t, db.Scopes(cache.Expired).Order(`"key"`).Find(&items).Error)
+		require.NoError(t, db.Scopes(cache.Expired).Order(clause.OrderByColumn{Column: clause.Column{Name: "key"}}).Find(&items).Error)
 		require.Len(t, items, 3)
 		require.True(t, items[0].IsExpired(time.Now()))
 	})

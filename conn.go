@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -113,6 +114,68 @@ func (r runner) query(s *dialect.Stmt, args ...any) (rows, error) {
 	return rows{Rows: rs}, err
 }
 
+// again runs a write again when MySQL chose it as a deadlock victim:
+// InnoDB's next-key locks make concurrent upserts of one key deadlock now
+// and then, and MySQL then rolls back the statement and asks for a retry.
+// Inside the caller's transaction, which the deadlock rolled back whole, the
+// error is returned. A value MySQL refuses for the JSON column becomes
+// ErrInvalidValue.
+func (r runner) again(fn func() (int64, int64, error)) (int64, int64, error) {
+	for i := 0; ; i++ {
+		n, id, err := fn()
+		if r.d.RefusedValue(err) {
+			return n, id, fmt.Errorf("%w: %w", ErrInvalidValue, err)
+		}
+		if err == nil || i == 9 || !r.d.Retryable(err) || r.inTx() || r.ctx.Err() != nil {
+			return n, id, err
+		}
+	}
+}
+
+// inTx reports whether the session runs in a transaction.
+func (r runner) inTx() bool {
+	_, ok := r.db.Statement.ConnPool.(gorm.TxCommitter)
+	return ok
+}
+
+// execID runs a statement and returns the number of rows it affected and
+// the insert id the server reported (MySQL's OK packet).
+func (r runner) execID(s *dialect.Stmt, args ...any) (rows, id int64, err error) {
+	return r.again(func() (int64, int64, error) { return r.execID1(s, args...) })
+}
+
+func (r runner) execID1(s *dialect.Stmt, args ...any) (rows, id int64, err error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, 0, err
+	}
+	var res sql.Result
+	if r.viaGORM {
+		wr := gorm.WithResult()
+		tx := r.session().Clauses(wr).Exec(s.Portable, args...)
+		if tx.Error != nil {
+			return 0, 0, tx.Error
+		}
+		if res = wr.Result; res == nil { // DryRun
+			return 0, 0, nil
+		}
+	} else {
+		begin := time.Now()
+		res, err = r.fastResult(s, args)
+		if err == nil {
+			rows, err = res.RowsAffected()
+		}
+		r.trace(begin, s, rows, err)
+		if err != nil {
+			return 0, 0, err
+		}
+	}
+	if rows, err = res.RowsAffected(); err != nil {
+		return 0, 0, err
+	}
+	id, err = res.LastInsertId()
+	return rows, id, err
+}
+
 // execOnce runs a statement and returns the number of rows it affected.
 func (r runner) execOnce(s *dialect.Stmt, args ...any) (int64, error) {
 	if err := r.ctx.Err(); err != nil {
@@ -202,6 +265,14 @@ func (r runner) fastQuery(s *dialect.Stmt, args []any) (*sql.Rows, error) {
 }
 
 func (r runner) fastExec(s *dialect.Stmt, args []any) (int64, error) {
+	res, err := r.fastResult(s, args)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (r runner) fastResult(s *dialect.Stmt, args []any) (sql.Result, error) {
 	pool := r.db.Statement.ConnPool
 	var (
 		res sql.Result
@@ -221,10 +292,7 @@ func (r runner) fastExec(s *dialect.Stmt, args []any) (int64, error) {
 	} else {
 		res, err = pool.ExecContext(r.ctx, s.Native, args...)
 	}
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
+	return res, err
 }
 
 // Prepared statements, one set per *sql.DB. A pool is the only thing all

@@ -1,5 +1,6 @@
 // Package cache is a cache for JSON values with optional expiry, stored in
-// the database a GORM application already has (SQLite or PostgreSQL), so it
+// the database a GORM application already has (SQLite, PostgreSQL or
+// MySQL/MariaDB), so it
 // needs no Redis or other service.
 //
 // # Entries
@@ -12,11 +13,11 @@
 //	ok, err := cache.Cached(db, "greeting").Get(&s) // ok is false on a miss
 //
 // Values are anything encoding/json can encode; they are stored as JSON
-// (jsonb on PostgreSQL, TEXT on SQLite) and decoded with json.Unmarshal. The
+// (jsonb on PostgreSQL, TEXT on SQLite, JSON on MySQL) and decoded with json.Unmarshal. The
 // generic helpers [Get], [GetOrSet] and [GetMany] decode into a type
 // parameter. [Entry.Add] writes only when the key is free and
 // [Entry.Increment] is an atomic counter; both are single SQL statements,
-// safe under concurrency on both databases.
+// safe under concurrency on every database.
 //
 // # Expiry
 //
@@ -68,8 +69,9 @@
 //
 // Reads and writes skip GORM's statement builder and run fixed SQL on the
 // session's connection (the pool or the caller's transaction): prepared once
-// per pool and table on SQLite, handed to the driver's own statement cache on
-// PostgreSQL (so PreferSimpleProtocol and PgBouncer work). When a GORM
+// per pool and table on SQLite and MySQL, handed to the driver's own
+// statement cache on PostgreSQL (so PreferSimpleProtocol and PgBouncer
+// work). When a GORM
 // plugin is registered (otelgorm, dbresolver, ...), a callback is registered
 // by hand on the Query or Raw processor, or the session is a DryRun,
 // statements run through GORM instead (reads as db.Raw(...).Find, writes as

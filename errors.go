@@ -15,8 +15,10 @@ var (
 	// ErrInvalidValue is returned when a value cannot be stored as JSON:
 	// json.Marshal fails (NaN, ±Inf, channels, funcs), or the JSON holds
 	// what PostgreSQL's jsonb cannot store (a \u0000 character, an unpaired
-	// surrogate, invalid UTF-8, a number beyond numeric's range). SQLite
-	// refuses the same values, so both databases accept the same ones.
+	// surrogate, invalid UTF-8, a number beyond numeric's range), or arrays
+	// and objects nested deeper than 31 levels, which MariaDB's JSON column
+	// refuses. Every database refuses the same values, so all accept the
+	// same ones.
 	ErrInvalidValue = errors.New("cache: invalid value")
 
 	// ErrInvalidExpiration is returned for a zero or out-of-range time

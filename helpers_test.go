@@ -14,7 +14,11 @@ import (
 
 // each runs fn on every backend, each with a fresh migrated database, twice:
 // once plain (statements go straight to the pool) and once with the otelgorm
-// plugin registered (statements go through GORM's callbacks).
+// plugin registered (statements go through GORM's callbacks). On MySQL the
+// second run's DSN also sets clientFoundRows=true, which changes the
+// affected rows that the writes report, and interpolateParams=true, which
+// sends arguments inside the statement's text, so both settings of each are
+// tested.
 func each(t *testing.T, fn func(t *testing.T, db *gorm.DB)) {
 	t.Helper()
 	for _, b := range cachetest.Backends(t) {
@@ -22,8 +26,12 @@ func each(t *testing.T, fn func(t *testing.T, db *gorm.DB)) {
 		t.Run(b.Name+"+otelgorm", func(t *testing.T) {
 			_, err := cache.Clear(b.DB)
 			require.NoError(t, err)
-			require.NoError(t, b.DB.Exec(`DELETE FROM "cache_locks"`).Error)
-			db := cachetest.Reopen(t, b)
+			require.NoError(t, b.DB.Exec(`DELETE FROM cache_locks`).Error)
+			rb := b
+			if rb.Name == "mysql" {
+				rb.DSN = cachetest.WithOtherSettings(t, rb.DSN)
+			}
+			db := cachetest.Reopen(t, rb)
 			require.NoError(t, db.Use(otelgorm.NewPlugin(otelgorm.WithoutMetrics())))
 			fn(t, db)
 		})
@@ -34,7 +42,7 @@ func each(t *testing.T, fn func(t *testing.T, db *gorm.DB)) {
 func row(t *testing.T, db *gorm.DB, key string) cache.CachedItem {
 	t.Helper()
 	var it cache.CachedItem
-	require.NoError(t, db.Where(`"key" = ?`, key).Take(&it).Error)
+	require.NoError(t, db.Where(&cache.CachedItem{Key: key}).Take(&it).Error)
 	return it
 }
 

@@ -183,25 +183,25 @@ func list(r runner, opts ListOptions) (Page, error) {
 	tx := r.session().Select(dialect.ListColumns(name))
 	switch status {
 	case StatusLive:
-		tx = tx.Where(dialect.IsLive, now)
+		tx = tx.Where(dialect.IsLive(r.d.Name), now)
 	case StatusUnexpired:
-		tx = tx.Where(dialect.IsUnexpired, now)
+		tx = tx.Where(dialect.IsUnexpired(r.d.Name), now)
 	case StatusExpired:
-		tx = tx.Where(dialect.IsExpired, now)
+		tx = tx.Where(dialect.IsExpired(r.d.Name), now)
 	case StatusForever:
-		tx = tx.Where(dialect.IsForever)
+		tx = tx.Where(dialect.IsForever(r.d.Name))
 	}
 	if opts.Contains != "" {
 		tx = tx.Where(dialect.KeyContains(name), "%"+escapeLike(asciiLower(opts.Contains))+"%")
 	}
 	if opts.Prefix != "" {
-		tx = tx.Where(dialect.KeyHasPrefix, utf8.RuneCountInString(opts.Prefix), opts.Prefix)
+		tx = tx.Where(dialect.KeyHasPrefix(r.d.Name), utf8.RuneCountInString(opts.Prefix), opts.Prefix)
 	}
 	if after > 0 {
-		tx = tx.Where(dialect.Before, after)
+		tx = tx.Where(dialect.Before(r.d.Name), after)
 	}
 	var rows []listRow
-	if err := tx.Order(dialect.NewestFirst).Limit(limit + 1).Scan(&rows).Error; err != nil {
+	if err := tx.Order(dialect.NewestFirst(r.d.Name)).Limit(limit + 1).Scan(&rows).Error; err != nil {
 		return p, err
 	}
 	if len(rows) > limit {
@@ -238,7 +238,7 @@ func inspect(r runner, key string) (EntryInfo, bool, error) {
 		return EntryInfo{}, false, err
 	}
 	var items []CachedItem
-	err := r.session().Where(dialect.KeyIs, key).Limit(1).Find(&items).Error
+	err := r.session().Where(dialect.KeyIs(r.d.Name), key).Limit(1).Find(&items).Error
 	if err != nil || len(items) == 0 {
 		return EntryInfo{}, false, err
 	}
@@ -288,10 +288,10 @@ func measure(r runner, m *Measurement) error {
 		return fmt.Errorf("value sizes: %w", err)
 	}
 	var err error
-	if m.OldestExpiry, err = edgeExpiry(r, dialect.ExpiryFirst); err != nil {
+	if m.OldestExpiry, err = edgeExpiry(r, dialect.ExpiryFirst(r.d.Name)); err != nil {
 		return err
 	}
-	if m.NewestExpiry, err = edgeExpiry(r, dialect.ExpiryLast); err != nil {
+	if m.NewestExpiry, err = edgeExpiry(r, dialect.ExpiryLast(r.d.Name)); err != nil {
 		return err
 	}
 	return diskSize(r, m)
@@ -302,7 +302,7 @@ func measure(r runner, m *Measurement) error {
 // MIN(), so that SQLite's driver still knows it holds a time.
 func edgeExpiry(r runner, order string) (*time.Time, error) {
 	var items []CachedItem
-	err := r.session().Select(dialect.ExpiresAt).Where(dialect.HasExpiry).
+	err := r.session().Select(dialect.ExpiresAt(r.d.Name)).Where(dialect.HasExpiry(r.d.Name)).
 		Order(order).Limit(1).Find(&items).Error
 	if err != nil {
 		return nil, fmt.Errorf("expiry range: %w", err)

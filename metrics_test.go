@@ -90,8 +90,9 @@ func durations(t *testing.T, ms []metricdata.Metrics, system string) map[string]
 }
 
 func dbSystem(db *gorm.DB) string {
-	if db.Dialector.Name() == "sqlite" {
-		return "sqlite"
+	switch db.Dialector.Name() {
+	case "sqlite", "mysql":
+		return db.Dialector.Name()
 	}
 	return "postgresql"
 }

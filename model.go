@@ -13,12 +13,12 @@ import (
 )
 
 // JSON is an encoded JSON value as stored in the value column: jsonb on
-// PostgreSQL, TEXT on SQLite. It marshals to itself, so a CachedItem encodes
+// PostgreSQL, TEXT on SQLite, JSON on MySQL (LONGTEXT on MariaDB). It marshals to itself, so a CachedItem encodes
 // its value as JSON rather than as base64.
 type JSON []byte
 
-// Value implements driver.Valuer. It sends the JSON as text, which both
-// SQLite's TEXT and PostgreSQL's jsonb columns take.
+// Value implements driver.Valuer. It sends the JSON as text, which SQLite's
+// TEXT, PostgreSQL's jsonb and MySQL's JSON columns all take.
 func (j JSON) Value() (driver.Value, error) {
 	if j == nil {
 		return nil, nil
@@ -62,7 +62,7 @@ func (j *JSON) UnmarshalJSON(data []byte) error {
 func (JSON) GormDataType() string { return "json" }
 
 // GormDBDataType implements migrator.GormDataTypeInterface: jsonb on
-// PostgreSQL, TEXT on SQLite.
+// PostgreSQL, TEXT on SQLite, JSON on MySQL.
 func (JSON) GormDBDataType(db *gorm.DB, _ *schema.Field) string {
 	return dialect.JSONType(db.Dialector.Name())
 }

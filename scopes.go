@@ -8,7 +8,7 @@ import (
 // The scopes below filter CachedItem queries by expiry, on the statement's
 // table: cached_items, or the one named with db.Table. "now" is taken from
 // Go's clock in UTC and bound as a parameter, so SQLite (which compares
-// times as text) and PostgreSQL agree. Use them with db.Scopes:
+// times as text), PostgreSQL and MySQL agree. Use them with db.Scopes:
 //
 //	var n int64
 //	db.Model(&cache.CachedItem{}).Scopes(cache.Expired).Count(&n)

@@ -7,10 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
+	"github.com/alexedwards/scs/mysqlstore"
 	"github.com/alexedwards/scs/postgresstore"
 	"github.com/alexedwards/scs/sqlite3store"
+	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -57,6 +60,14 @@ func (k gormcacheKV) GetMany(keys []string) (int, error) {
 // rawKV runs gormcache's SQL as database/sql prepared statements.
 type rawKV struct {
 	get, set, incr, getMany *sql.Stmt
+	// On MySQL: Increment's result comes from the OK packet, and GetMany
+	// takes one ? per key (the statement for len(keys) keys, prepared on
+	// first use).
+	mysql   bool
+	db      *sql.DB
+	d       *dialect.Dialect
+	manyMu  sync.Mutex
+	manyFor map[int]*sql.Stmt
 }
 
 func newRawKV(ctx context.Context, db *sql.DB, pg bool) (*rawKV, error) {
@@ -64,11 +75,15 @@ func newRawKV(ctx context.Context, db *sql.DB, pg bool) (*rawKV, error) {
 	if pg {
 		name = "postgres"
 	}
+	_, isMySQL := db.Driver().(*gomysql.MySQLDriver)
+	if isMySQL {
+		name = "mysql"
+	}
 	d, err := dialect.For(name)
 	if err != nil {
 		return nil, err
 	}
-	k := &rawKV{}
+	k := &rawKV{mysql: isMySQL, db: db, d: d, manyFor: map[int]*sql.Stmt{}}
 	for _, p := range []struct {
 		st **sql.Stmt
 		id dialect.ID
@@ -83,6 +98,9 @@ func newRawKV(ctx context.Context, db *sql.DB, pg bool) (*rawKV, error) {
 // Close closes the prepared statements.
 func (k *rawKV) Close() {
 	for _, st := range []*sql.Stmt{k.get, k.set, k.incr, k.getMany} {
+		_ = st.Close()
+	}
+	for _, st := range k.manyFor {
 		_ = st.Close()
 	}
 }
@@ -111,17 +129,54 @@ func (k *rawKV) Set(key string, v *Item) error {
 
 func (k *rawKV) Increment(key string, d int64) (int64, error) {
 	now := time.Now().UTC()
+	if k.mysql {
+		res, err := k.incr.Exec(key, d, nil, now, now)
+		if err != nil {
+			return 0, err
+		}
+		rows, _ := res.RowsAffected()
+		id, _ := res.LastInsertId()
+		switch {
+		case rows == 2:
+			return id, nil
+		case rows == 1 && id != 0:
+			return d, nil
+		}
+		return 0, errors.New("increment refused")
+	}
 	var n int64
 	err := k.incr.QueryRow(key, d, nil, now, now).Scan(&n)
 	return n, err
 }
 
+// manyStmt returns GetMany for n keys and its arguments.
+func (k *rawKV) manyStmt(keys []string) (*sql.Stmt, []any, error) {
+	if !k.mysql {
+		ks, err := json.Marshal(keys)
+		return k.getMany, []any{string(ks)}, err
+	}
+	s, args, err := k.d.Many(dialect.GetMany, keys, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	k.manyMu.Lock()
+	defer k.manyMu.Unlock()
+	st := k.manyFor[len(keys)]
+	if st == nil {
+		if st, err = k.db.Prepare(s.Native); err != nil {
+			return nil, nil, err
+		}
+		k.manyFor[len(keys)] = st
+	}
+	return st, args, nil
+}
+
 func (k *rawKV) GetMany(keys []string) (int, error) {
-	ks, err := json.Marshal(keys)
+	st, args, err := k.manyStmt(keys)
 	if err != nil {
 		return 0, err
 	}
-	rows, err := k.getMany.Query(string(ks), time.Now().UTC())
+	rows, err := st.Query(append(args, time.Now().UTC())...)
 	if err != nil {
 		return 0, err
 	}
@@ -145,14 +200,14 @@ func (k *rawKV) GetMany(keys []string) (int, error) {
 // naiveKV is what one writes with GORM's query builder.
 type naiveKV struct {
 	db *gorm.DB
-	pg bool
+	pg bool // lock the row to increment it (PostgreSQL, MySQL)
 }
 
-const naiveLive = `"key" = ? AND ("expires_at" IS NULL OR "expires_at" >= ?)`
+const naiveLive = `(expires_at IS NULL OR expires_at >= ?)`
 
 func (k naiveKV) Get(key string, dst *Item) (bool, error) {
 	var it cache.CachedItem
-	err := k.db.Where(naiveLive, key, time.Now().UTC()).Take(&it).Error
+	err := k.db.Where(&cache.CachedItem{Key: key}).Where(naiveLive, time.Now().UTC()).Take(&it).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return false, nil
 	}
@@ -183,7 +238,7 @@ func (k naiveKV) Increment(key string, d int64) (int64, error) {
 			q = tx.Clauses(clause.Locking{Strength: "UPDATE"})
 		}
 		var it cache.CachedItem
-		err := q.Where(`"key" = ?`, key).Take(&it).Error
+		err := q.Where(&cache.CachedItem{Key: key}).Take(&it).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			n = d
 			return tx.Create(&cache.CachedItem{Key: key, Value: cache.JSON(strconv.FormatInt(d, 10))}).Error
@@ -202,7 +257,7 @@ func (k naiveKV) Increment(key string, d int64) (int64, error) {
 
 func (k naiveKV) GetMany(keys []string) (int, error) {
 	var items []cache.CachedItem
-	err := k.db.Where(`"key" IN ? AND ("expires_at" IS NULL OR "expires_at" >= ?)`, keys, time.Now().UTC()).Find(&items).Error
+	err := k.db.Where(map[string]any{"key": keys}).Where(naiveLive, time.Now().UTC()).Find(&items).Error
 	if err != nil {
 		return 0, err
 	}
@@ -226,6 +281,9 @@ type scsStore interface {
 type scsKV struct{ s scsStore }
 
 func newScsKV(db *sql.DB, pg bool) scsKV {
+	if _, ok := db.Driver().(*gomysql.MySQLDriver); ok {
+		return scsKV{mysqlstore.NewWithCleanupInterval(db, 0)}
+	}
 	if pg {
 		return scsKV{postgresstore.NewWithCleanupInterval(db, 0)}
 	}

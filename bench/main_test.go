@@ -78,7 +78,7 @@ func TestMain(m *testing.M) {
 }
 
 // Databases of BenchmarkOps.
-var opsDBs = []string{"sqlite", "postgres", "postgres-unlogged", "redis"}
+var opsDBs = []string{"sqlite", "postgres", "postgres-unlogged", "mysql", "redis"}
 
 // Implementations per database. The targets compare gormcache with raw,
 // so those two always run next to each other; run.sh sets BENCH_ROUND, and
@@ -118,6 +118,18 @@ func pgDSN(b testing.TB) string {
 	return dsn
 }
 
+func mysqlDSN(b testing.TB) string {
+	b.Helper()
+	dsn := os.Getenv(benchdb.MySQLEnv)
+	if dsn == "" {
+		if os.Getenv("CI") == "true" {
+			b.Fatalf("%s is not set: CI must run the MySQL benchmarks", benchdb.MySQLEnv)
+		}
+		b.Skipf("set %s to run the MySQL benchmarks", benchdb.MySQLEnv)
+	}
+	return dsn
+}
+
 // tunePool applies the pool settings all implementations share.
 func tunePool(db *sql.DB) {
 	db.SetMaxOpenConns(8)
@@ -139,6 +151,8 @@ func fresh(b *testing.B, db, impl string) kv {
 		k, err = freshSQLite(b, impl)
 	case "postgres", "postgres-unlogged":
 		k, err = freshPostgres(b, db == "postgres-unlogged", impl)
+	case "mysql":
+		k, err = freshMySQL(b, impl)
 	case "redis":
 		k, err = freshRedis(b)
 	}
@@ -324,6 +338,61 @@ func freshPostgres(b *testing.B, unlogged bool, impl string) (kv, error) {
 		err = benchdb.LoadSessions(ctx, st.admin, true, rows)
 	} else {
 		err = benchdb.LoadItems(ctx, st.admin, true, rows, benchdb.AllLive)
+	}
+	return st.k, err
+}
+
+// freshMySQL is freshPostgres on a database of its own per implementation
+// on the MySQL server of CACHE_TEST_MYSQL_DSN.
+func freshMySQL(b *testing.B, impl string) (kv, error) {
+	base := mysqlDSN(b)
+	st, err := shared("my-"+impl, func() (*pgState, error) {
+		ctx := context.Background()
+		dsn, drop, err := benchdb.NewDatabase(ctx, base, "bench")
+		if err != nil {
+			return nil, err
+		}
+		atExit(func() { _ = drop() })
+		admin, err := benchdb.OpenSQL(dsn)
+		if err != nil {
+			return nil, err
+		}
+		atExit(func() { _ = admin.Close() })
+		st := &pgState{admin: admin, table: "cached_items"}
+		if impl == "scs" {
+			st.table = "sessions"
+			if _, err := admin.Exec(benchdb.MySQLSessionsTable); err != nil {
+				return nil, err
+			}
+		} else {
+			g, err := benchdb.Open(dsn)
+			if err != nil {
+				return nil, err
+			}
+			err = cache.AutoMigrate(g)
+			if sqlDB, _ := g.DB(); sqlDB != nil {
+				_ = sqlDB.Close()
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		keep := &keeper{}
+		st.k, err = openKV(keep, impl, dsn, true)
+		atExit(keep.run)
+		return st, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	if _, err := st.admin.Exec(`TRUNCATE TABLE ` + st.table); err != nil {
+		return nil, err
+	}
+	if st.table == "sessions" {
+		err = benchdb.LoadSessions(ctx, st.admin, false, rows)
+	} else {
+		err = benchdb.LoadItems(ctx, st.admin, false, rows, benchdb.AllLive)
 	}
 	return st.k, err
 }

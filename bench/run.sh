@@ -16,7 +16,8 @@
 # the raw output of every round, for benchstat or a second look.
 #
 # PostgreSQL needs CACHE_TEST_POSTGRES_DSN (each benchmark works in a schema
-# of its own and drops it); Redis needs redis-server on PATH (the benchmark
+# of its own and drops it), MySQL CACHE_TEST_MYSQL_DSN (a database of its
+# own; scripts/mysql-test-db.sh starts a MariaDB server); Redis needs redis-server on PATH (the benchmark
 # starts it on a free loopback port, persistence off). Without them those
 # benchmarks are skipped with a message.
 set -euo pipefail
@@ -98,6 +99,7 @@ fi
   echo "$cpu0" "$(head -1 /proc/stat)" | awk '{t = 0; for (i = 2; i <= 9; i++) t += $(i + 11) - $i
     printf "CPU steal during the run: %.1f%% of CPU time (busy: %.1f%%)\n", 100 * ($20 - $9) / t, 100 * (t - ($16 - $5) - ($17 - $6)) / t}'
   echo "Redis: $(redis-server --version 2>/dev/null | cut -d' ' -f3 || echo 'not installed') (go-redis $(go list -m -f '{{.Version}}' github.com/redis/go-redis/v9))"
+  echo "scs mysqlstore $(go list -m -f '{{.Version}}' github.com/alexedwards/scs/mysqlstore)"
   echo "scs sqlite3store/postgresstore $(go list -m -f '{{.Version}}' github.com/alexedwards/scs/sqlite3store)"
   echo "benchtime: $BENCHTIME per benchmark per round"
 } >"$work/meta.txt"

@@ -19,14 +19,15 @@ import (
 // table is loaded once per process; -short leaves out the million.
 // sqlite-cache64m is SQLite with a 64 MiB page cache per connection
 // (_cache_size=-65536) instead of the default 2 MiB. sqlite-raw and
-// postgres-raw run raw's Get (see BenchmarkOps) on the same tables as
-// sqlite and postgres: how much of the growth is the database's own.
+// postgres-raw and mysql-raw run raw's Get (see BenchmarkOps) on the same
+// tables as sqlite, postgres and mysql: how much of the growth is the
+// database's own.
 func BenchmarkScale(b *testing.B) {
 	sizes := []int{10_000, 100_000, 1_000_000}
 	if testing.Short() {
 		sizes = sizes[:2]
 	}
-	for _, db := range []string{"sqlite", "sqlite-raw", "sqlite-cache64m", "postgres", "postgres-raw"} {
+	for _, db := range []string{"sqlite", "sqlite-raw", "sqlite-cache64m", "postgres", "postgres-raw", "mysql", "mysql-raw"} {
 		b.Run(db, func(b *testing.B) {
 			for _, n := range sizes {
 				b.Run(strconv.Itoa(n), func(b *testing.B) {
@@ -64,8 +65,11 @@ func BenchmarkScale(b *testing.B) {
 func scaleDB(b *testing.B, db string, n int) *gorm.DB {
 	b.Helper()
 	var base string
-	if db == "postgres" {
+	switch db {
+	case "postgres":
 		base = pgDSN(b)
+	case "mysql":
+		base = mysqlDSN(b)
 	}
 	g, err := shared("scale-"+db+"-"+strconv.Itoa(n), func() (*gorm.DB, error) {
 		ctx := context.Background()
@@ -74,6 +78,14 @@ func scaleDB(b *testing.B, db string, n int) *gorm.DB {
 			var drop func() error
 			var err error
 			if dsn, drop, err = benchdb.NewSchema(ctx, base, "gormcache_bench_scale"); err != nil {
+				return nil, err
+			}
+			atExit(func() { _ = drop() })
+		}
+		if db == "mysql" {
+			var drop func() error
+			var err error
+			if dsn, drop, err = benchdb.NewDatabase(ctx, base, "scale"); err != nil {
 				return nil, err
 			}
 			atExit(func() { _ = drop() })

@@ -21,7 +21,7 @@ import (
 
 func TestAdminServesWithToken(t *testing.T) {
 	t.Parallel()
-	for _, b := range cachetest.Backends(t) {
+	for _, b := range backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			require.NoError(t, cache.Cached(b.DB, "<b>admin-key</b>").Set("v"))
 			cmd := exec.Command(bin, "--database", b.DSN, "admin", "--addr", "127.0.0.1:0")

@@ -40,7 +40,7 @@ func sqliteDefaults() []sqliteParam {
 
 // target is a parsed --database value.
 type target struct {
-	driver string // "postgres" or "sqlite"
+	driver string // "postgres", "mysql" or "sqlite"
 	dsn    string // for the driver
 	// shown names the database in messages, without a password.
 	shown string
@@ -52,7 +52,7 @@ type target struct {
 
 // parseDatabase reads a --database value: postgres:// or postgresql:// is
 // a PostgreSQL URL, and "host=… user=… password=…" a PostgreSQL key=value
-// DSN (libpq's form); sqlite://PATH, file:… (an SQLite URI) or a plain
+// DSN (libpq's form); mysql:// is a MySQL or MariaDB URL; sqlite://PATH, file:… (an SQLite URI) or a plain
 // path is SQLite. SQLite DSNs get the parameters of sqliteDefaults that
 // they lack. A value that looks like a URL of another scheme, or holds a
 // password, is refused rather than taken for a file name; no message shows
@@ -66,6 +66,10 @@ func parseDatabase(s string) (target, error) {
 		return target{}, errors.New("database URL starts or ends with white space: remove it")
 	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"):
 		return postgresURL(s)
+	case strings.HasPrefix(lower, "mysql://"):
+		return mysqlTarget(s)
+	case strings.HasPrefix(lower, "mysql:"):
+		return target{}, errors.New("invalid MySQL URL: write mysql://[user[:password]@]host[:port]/dbname")
 	case strings.HasPrefix(lower, "postgres:"), strings.HasPrefix(lower, "postgresql:"):
 		return target{}, errors.New("invalid PostgreSQL URL: write postgres://[user[:password]@]host[:port]/dbname")
 	case isKeyValueDSN(s):
@@ -86,7 +90,7 @@ func parseDatabase(s string) (target, error) {
 		}
 		return sqliteTarget(s, uri, path, query)
 	case scheme(s) != "":
-		return target{}, fmt.Errorf("unsupported database URL scheme %q: use postgres://, postgresql://, sqlite://, file: or a path "+
+		return target{}, fmt.Errorf("unsupported database URL scheme %q: use postgres://, postgresql://, mysql://, sqlite://, file: or a path "+
 			"(./%s for a file whose name has a colon)", scheme(s), scheme(s)+":…")
 	case userinfo.MatchString(s) || passwordParam.MatchString(s):
 		return target{}, errors.New("database URL holds a password but no postgres:// scheme: " +
@@ -308,6 +312,8 @@ func (d *database) open() (*gorm.DB, error) {
 	switch t.driver {
 	case "postgres":
 		dial = postgres.Open(t.dsn)
+	case "mysql":
+		dial = mysqlDialector(t.dsn)
 	default:
 		if t.file != "" && !d.create {
 			if _, err := os.Stat(t.file); errors.Is(err, os.ErrNotExist) {

@@ -8,8 +8,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
-
-	"github.com/gormcache/cache/internal/cachetest"
 )
 
 // openPTY opens a pseudo-terminal and returns its two ends: what a program
@@ -31,7 +29,7 @@ func openPTY(t *testing.T) (control, term *os.File) {
 
 func TestClearAllAsksOnATerminal(t *testing.T) {
 	t.Parallel()
-	for _, b := range cachetest.Backends(t) {
+	for _, b := range backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			fixedEntries(t, b.DB)

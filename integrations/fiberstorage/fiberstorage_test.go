@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v3/middleware/limiter"
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	cache "github.com/gormcache/cache"
 	"github.com/gormcache/cache/integrations/fiberstorage"
@@ -61,7 +62,7 @@ func TestLimiter(t *testing.T) {
 		require.Equal(t, http.StatusOK, status(t, app(fiberstorage.New(db)), "/y"))
 
 		var keys []string
-		require.NoError(t, db.Model(&cache.CachedItem{}).Order("key").Pluck("key", &keys).Error)
+		require.NoError(t, db.Model(&cache.CachedItem{}).Order(clause.OrderByColumn{Column: clause.Column{Name: "key"}}).Pluck("key", &keys).Error)
 		require.Len(t, keys, 3)
 		for _, k := range keys {
 			require.True(t, strings.HasPrefix(k, "fiber:"), k)
@@ -92,7 +93,7 @@ func TestStorage(t *testing.T) {
 		require.NoError(t, s.Set("empty", nil, 0), "an empty value is ignored")
 
 		var forever cache.CachedItem
-		require.NoError(t, db.Where("key = ?", "fiber:forever").Take(&forever).Error)
+		require.NoError(t, db.Where(clause.Eq{Column: clause.Column{Name: "key"}, Value: "fiber:forever"}).Take(&forever).Error)
 		require.Nil(t, forever.ExpiresAt, "exp 0 never expires")
 
 		b, err = s.Get("forever")
@@ -120,7 +121,7 @@ func TestStorage(t *testing.T) {
 		require.NoError(t, cache.Cached(db, "scs:x").Set(1))
 		require.NoError(t, s.ResetWithContext(ctx))
 		var keys []string
-		require.NoError(t, db.Model(&cache.CachedItem{}).Order("key").Pluck("key", &keys).Error)
+		require.NoError(t, db.Model(&cache.CachedItem{}).Order(clause.OrderByColumn{Column: clause.Column{Name: "key"}}).Pluck("key", &keys).Error)
 		require.Equal(t, []string{"FIBER:upper", "other", "scs:x"}, keys)
 		require.NoError(t, s.Set("a", []byte("1"), 0))
 		require.NoError(t, s.Reset())

@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	cache "github.com/gormcache/cache"
 	"github.com/gormcache/cache/integrations/gincache"
@@ -69,7 +70,7 @@ func TestCacheByRequestURI(t *testing.T) {
 			require.Equal(t, int64(1), calls.Load())
 		}
 		var keys []string
-		require.NoError(t, db.Model(&cache.CachedItem{}).Order("key").Pluck("key", &keys).Error)
+		require.NoError(t, db.Model(&cache.CachedItem{}).Order(clause.OrderByColumn{Column: clause.Column{Name: "key"}}).Pluck("key", &keys).Error)
 		require.Len(t, keys, 2)
 		require.True(t, strings.HasPrefix(keys[0], "gin:#sha256:"), keys[0])
 		require.Equal(t, "gin:/short?q=b", keys[1])
@@ -84,7 +85,7 @@ func TestStore(t *testing.T) {
 
 		require.NoError(t, s.Set("k", "v", 0))
 		var forever cache.CachedItem
-		require.NoError(t, db.Where("key = ?", "gin:k").Take(&forever).Error)
+		require.NoError(t, db.Where(clause.Eq{Column: clause.Column{Name: "key"}, Value: "gin:k"}).Take(&forever).Error)
 		require.Nil(t, forever.ExpiresAt, "0 never expires")
 		require.NoError(t, s.Get("k", &v))
 		require.Equal(t, "v", v)

@@ -14,6 +14,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	cache "github.com/gormcache/cache"
 	"github.com/gormcache/cache/integrations/scsstore"
@@ -86,7 +87,7 @@ func TestSessionSurvivesRestart(t *testing.T) {
 		require.Equal(t, "hello", get(t, c, srv.URL+"/get"))
 
 		var n int64
-		require.NoError(t, db.Model(&cache.CachedItem{}).Where("key LIKE ?", "scs:%").Count(&n).Error)
+		require.NoError(t, db.Model(&cache.CachedItem{}).Where("? LIKE ?", clause.Column{Name: "key"}, "scs:%").Count(&n).Error)
 		require.Equal(t, int64(1), n)
 	})
 }
@@ -170,7 +171,7 @@ func TestLongTokens(t *testing.T) {
 			require.Equal(t, tok[:3], string(b))
 		}
 		var keys []string
-		require.NoError(t, db.Model(&cache.CachedItem{}).Where("key LIKE ?", "scs:#sha256:%").Pluck("key", &keys).Error)
+		require.NoError(t, db.Model(&cache.CachedItem{}).Where("? LIKE ?", clause.Column{Name: "key"}, "scs:#sha256:%").Pluck("key", &keys).Error)
 		require.Len(t, keys, 3)
 
 		// A token that spells a digest key's tail is digested too.
@@ -200,10 +201,13 @@ func TestByteOverhead(t *testing.T) {
 		require.NoError(t, scsstore.New(db).Commit("big", data, time.Now().Add(time.Hour)))
 		var sizes struct{ Text, Stored int64 }
 		col := "length(CAST(value AS BLOB)) AS text, length(CAST(value AS BLOB)) AS stored"
-		if db.Dialector.Name() != "sqlite" {
+		switch db.Dialector.Name() {
+		case "postgres":
 			col = "octet_length(value::text) AS text, pg_column_size(value) AS stored"
+		case "mysql":
+			col = "LENGTH(value) AS text, LENGTH(value) AS stored"
 		}
-		require.NoError(t, db.Model(&cache.CachedItem{}).Select(col).Where("key = ?", "scs:big").Scan(&sizes).Error)
+		require.NoError(t, db.Model(&cache.CachedItem{}).Select(col).Where(clause.Eq{Column: clause.Column{Name: "key"}, Value: "scs:big"}).Scan(&sizes).Error)
 		t.Logf("4096 random bytes: %d bytes of JSON, %d bytes stored", sizes.Text, sizes.Stored)
 		require.Equal(t, int64(4*(4096+2)/3+2), sizes.Text)
 	})

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver for the admin pool
+	"gorm.io/driver/mysql"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -35,16 +36,17 @@ const SQLiteParams = "_journal_mode=WAL&_busy_timeout=10000&_txlock=immediate&_s
 
 // Backend is one database to run a test against.
 type Backend struct {
-	Name string // "sqlite", "postgres" or "pgbouncer"
+	Name string // "sqlite", "postgres", "pgbouncer" or "mysql"
 	DB   *gorm.DB
 	// DSN opens the same database again (another process, a CLI run).
 	DSN string
 }
 
-// Backends returns SQLite, PostgreSQL and PostgreSQL through PgBouncer in
-// transaction mode, each migrated and empty, and closed when the test ends.
-// On a machine without CACHE_TEST_POSTGRES_DSN or pgbouncer, outside CI,
-// those are left out with a message.
+// Backends returns SQLite, PostgreSQL, PostgreSQL through PgBouncer in
+// transaction mode and MySQL (or MariaDB), each migrated and empty, and
+// closed when the test ends. On a machine without CACHE_TEST_POSTGRES_DSN,
+// pgbouncer or CACHE_TEST_MYSQL_DSN, outside CI, those are left out with a
+// message.
 func Backends(t testing.TB) []Backend {
 	t.Helper()
 	bs := []Backend{SQLite(t)}
@@ -53,6 +55,9 @@ func Backends(t testing.TB) []Backend {
 		if pb, ok := pgBouncerOrSkip(t); ok {
 			bs = append(bs, pb)
 		}
+	}
+	if my, ok := mysqlOrSkip(t); ok {
+		bs = append(bs, my)
 	}
 	return bs
 }
@@ -192,6 +197,11 @@ func Dialector(name, dsn string) gorm.Dialector {
 		return postgres.Open(dsn)
 	case "pgbouncer":
 		return postgres.New(postgres.Config{DSN: dsn, PreferSimpleProtocol: true})
+	case "mysql":
+		// Microsecond times, as on PostgreSQL: GORM's MySQL default is
+		// DATETIME(3), which rounds to milliseconds.
+		six := 6
+		return mysql.New(mysql.Config{DSN: dsn, DefaultDatetimePrecision: &six})
 	}
 	return nil
 }

@@ -89,14 +89,60 @@ type Dialect struct {
 	// 10,000 1.2×, with the longest batch at 34 ms. SQLite deletes 1000 rows
 	// in a few ms and holds the write lock meanwhile, so it keeps 1000.
 	ClearBatch int
-	stmts      [NumIDs]Stmt
-	dollar     bool
+	// InsertID is true on MySQL, which has no RETURNING: Add, Touch and
+	// Increment report what they did through the statement's insert id
+	// and affected rows instead (see mysql.go).
+	InsertID bool
+	stmts    [NumIDs]Stmt
+	dollar   bool
+	// listKeys: GetMany and DeleteMany take one "?" per key ("IN (?)" is
+	// expanded by Many) instead of one JSON array.
+	listKeys bool
 	// tables holds the dialects of other tables, shared by all of them.
 	tables *tables
 }
 
 // Stmt returns the fixed statement id.
 func (d *Dialect) Stmt(id ID) *Stmt { return &d.stmts[id] }
+
+// Retryable reports whether err is MySQL's deadlock error (1213), after
+// which a statement outside a transaction can simply run again.
+func (d *Dialect) Retryable(err error) bool {
+	return d.InsertID && err != nil && strings.Contains(err.Error(), "Error 1213 (40001)")
+}
+
+// RefusedValue reports whether err is MySQL's refusal of a value for the
+// JSON column: 3140, invalid JSON text (MySQL 8 refuses numbers beyond a
+// double's range, which the checks before every write let through), or
+// 4025, MariaDB's failed JSON_VALID check.
+func (d *Dialect) RefusedValue(err error) bool {
+	if !d.InsertID || err == nil {
+		return false
+	}
+	s := err.Error()
+	return strings.Contains(s, "Error 3140 (22032)") || strings.Contains(s, "Error 4025 (23000)")
+}
+
+// ListKeys reports whether GetMany and DeleteMany take one parameter per key
+// (MySQL), so that a caller bounds the keys per statement.
+func (d *Dialect) ListKeys() bool { return d.listKeys }
+
+// Many returns GetMany or DeleteMany for n keys, and the keys as its
+// arguments: one JSON array (jsonKeys) or, on MySQL, one argument per key.
+func (d *Dialect) Many(id ID, keys []string, jsonKeys func() (string, error)) (*Stmt, []any, error) {
+	if !d.listKeys {
+		arr, err := jsonKeys()
+		return &d.stmts[id], []any{arr}, err
+	}
+	args := make([]any, len(keys))
+	for i, k := range keys {
+		args[i] = k
+	}
+	q := strings.Replace(d.stmts[id].Portable, "IN (?)", "IN (?"+strings.Repeat(", ?", len(keys)-1)+")", 1)
+	s := d.Build(q)
+	s.Cols = d.stmts[id].Cols
+	return &s, args, nil
+}
 
 // Build makes a run-time statement from portable SQL.
 func (d *Dialect) Build(portable string) Stmt {
@@ -127,6 +173,8 @@ func JSONType(name string) string {
 	switch name {
 	case "postgres", "pgx":
 		return "jsonb"
+	case "mysql":
+		return "json" // MariaDB: LONGTEXT with a JSON_VALID check
 	default:
 		return "text"
 	}
@@ -140,8 +188,10 @@ func For(name string) (*Dialect, error) {
 		return &sqlite, nil
 	case "postgres", "pgx":
 		return &postgres, nil
+	case "mysql":
+		return &mysql, nil
 	}
-	return nil, fmt.Errorf("unsupported database %q (gormcache supports sqlite and postgres)", name)
+	return nil, fmt.Errorf("unsupported database %q (gormcache supports sqlite, postgres and mysql)", name)
 }
 
 // Column list and live-entry condition shared by both databases. A live
@@ -260,6 +310,9 @@ var postgres = build("postgres", true, false, 10000, map[ID]string{
 
 func build(name string, dollar, prepare bool, clearBatch int, own map[ID]string) Dialect {
 	d := Dialect{Name: name, TableName: Table, Prepare: prepare, ClearBatch: clearBatch, dollar: dollar, tables: &tables{}}
+	if name == "mysql" {
+		d.InsertID, d.listKeys = true, true
+	}
 	for id := ID(0); id < NumIDs; id++ {
 		q, ok := own[id]
 		if !ok {
@@ -309,16 +362,20 @@ func (d *Dialect) Migrations(unlogged bool) []string {
 // SetMany returns the upsert of n rows of (key, value, expires_at,
 // created_at, updated_at) that SetMany runs, as Set does for one.
 func (d *Dialect) SetMany(n int) Stmt {
+	head, tail := insertCols, setTail
+	if d.InsertID {
+		head, tail = myInsert, mySetTail
+	}
 	var b strings.Builder
-	b.Grow(len(insertCols) + 17*n + len(setTail))
-	b.WriteString(insertCols)
+	b.Grow(len(head) + 17*n + len(tail))
+	b.WriteString(head)
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteString("(?, ?, ?, ?, ?)")
 	}
-	b.WriteString(setTail)
+	b.WriteString(tail)
 	p := d.onTable(b.String())
 	return Stmt{ID: -1, Portable: p, Native: d.native(p)}
 }
@@ -408,8 +465,11 @@ func (d *Dialect) ForTable(name string) (*Dialect, error) {
 		return nil, err
 	}
 	base := &sqlite
-	if d.Name == postgres.Name {
+	switch d.Name {
+	case postgres.Name:
 		base = &postgres
+	case mysql.Name:
+		base = &mysql
 	}
 	if name == Table {
 		return base, nil
@@ -447,8 +507,11 @@ func (d *Dialect) onTable(q string) string {
 // gauge; the inspection API measures the same way, in inspect.go).
 // PostgreSQL's jsonb has no length of its own, so it is measured as text.
 func ValueSize(name string) string {
-	if name == "postgres" || name == "pgx" {
+	switch name {
+	case "postgres", "pgx":
 		return `octet_length(CAST("cached_items"."value" AS text))`
+	case "mysql":
+		return "LENGTH(`cached_items`.`value`)"
 	}
 	return `length(CAST("cached_items"."value" AS BLOB))`
 }

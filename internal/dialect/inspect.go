@@ -5,47 +5,19 @@ package dialect
 // builder, which names the table (cached_items, or the session's
 // db.Table). Columns are unqualified for that reason.
 
-// Conditions on an entry's expiry at now, the bound parameter. They match
-// the scopes of the root package and CachedItem.IsExpired.
-const (
-	IsLive      = `("expires_at" IS NULL OR "expires_at" >= ?)`
-	IsUnexpired = `"expires_at" >= ?`
-	IsExpired   = `"expires_at" < ?`
-	IsForever   = `"expires_at" IS NULL`
-)
-
-// Keyset paging: entries newest first by ID, the primary key, so that every
-// page is an index range whatever the table's size.
-const (
-	Before      = `"id" < ?`
-	NewestFirst = `"id" DESC`
-)
-
-// KeyIs matches the entry under a key, the parameter.
-const KeyIs = `"key" = ?`
-
-// ExpiresAt selects the expiry column.
-const ExpiresAt = `"expires_at"`
-
-// KeyHasPrefix matches keys that start with a prefix, case-sensitively. It
-// takes the prefix's length in characters, then the prefix.
-const KeyHasPrefix = `substr("key", 1, ?) = ?`
-
-// HasExpiry keeps entries with an expiry, for the oldest and newest one.
-const HasExpiry = `"expires_at" IS NOT NULL`
-
-// Expiry orders.
-const (
-	ExpiryFirst = `"expires_at" ASC`
-	ExpiryLast  = `"expires_at" DESC`
-)
-
 // KeyContains is a condition that a key contains a LIKE pattern (the
 // parameter, with a backslash as its escape character, already in lower
 // case), ignoring ASCII case and nothing else on every database: SQLite's
 // lower() folds ASCII only, PostgreSQL's folds by the collation, so there
 // translate() folds A-Z alone.
 func KeyContains(name string) string {
+	if isMySQL(name) {
+		// LOWER would fold more than ASCII; the key column's collation is
+		// binary, so REPLACE folds A-Z alone. LIKE's escape character is
+		// the backslash by default (a literal '\\' would depend on
+		// NO_BACKSLASH_ESCAPES).
+		return mysqlASCIILowerKey + " LIKE ?"
+	}
 	if isPostgres(name) {
 		return `translate("key", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') LIKE ? ESCAPE '\'`
 	}
@@ -57,6 +29,9 @@ func KeyContains(name string) string {
 // as JSON text, as the database gives it back (PostgreSQL's jsonb has no
 // length of its own, so it is measured as text).
 func ListColumns(name string) string {
+	if isMySQL(name) {
+		return "`id`, `key`, `expires_at`, `created_at`, `updated_at`, LENGTH(`value`) AS `size`"
+	}
 	if isPostgres(name) {
 		return `"id", "key", "expires_at", "created_at", "updated_at", octet_length(CAST("value" AS text)) AS "size"`
 	}
@@ -66,6 +41,9 @@ func ListColumns(name string) string {
 // SumValueSize selects the total size of the values, as ListColumns
 // measures each.
 func SumValueSize(name string) string {
+	if isMySQL(name) {
+		return "CAST(COALESCE(SUM(LENGTH(`value`)), 0) AS SIGNED)"
+	}
 	if isPostgres(name) {
 		return `COALESCE(SUM(octet_length(CAST("value" AS text))), 0)`
 	}
@@ -85,6 +63,11 @@ func TableDiskSize(name string) string {
 		// that its case is kept.
 		return `SELECT pg_total_relation_size(to_regclass(array_to_string(ARRAY(` +
 			`SELECT quote_ident("part") FROM unnest(string_to_array(?, '.')) AS "part"), '.')))`
+	case isMySQL(name):
+		// "schema.table" names the database, else the connection's.
+		return "SELECT t.`DATA_LENGTH` + t.`INDEX_LENGTH` FROM `information_schema`.`TABLES` t, (SELECT ? AS `n`) p " +
+			"WHERE t.`TABLE_SCHEMA` = IF(LOCATE('.', p.`n`) > 0, SUBSTRING_INDEX(p.`n`, '.', 1), DATABASE()) " +
+			"AND t.`TABLE_NAME` = SUBSTRING_INDEX(p.`n`, '.', -1)"
 	case isSQLite(name):
 		return `SELECT SUM("pgsize") FROM "dbstat" WHERE "name" IN ` +
 			`(SELECT "name" FROM "sqlite_master" WHERE "tbl_name" = ?)`
@@ -105,3 +88,112 @@ func DatabaseDiskSize(name string) string {
 func isPostgres(name string) bool { return name == "postgres" || name == "pgx" }
 
 func isSQLite(name string) bool { return name == "sqlite" || name == "sqlite3" }
+
+// The fragments below are written once per quoting: double quotes, or
+// MySQL's backticks (name is the dialector's name).
+
+// IsLive, IsUnexpired, IsExpired and IsForever are conditions on an
+// entry's expiry at now, the bound parameter. They match the scopes of the
+// root package and CachedItem.IsExpired.
+func IsLive(name string) string {
+	if isMySQL(name) {
+		return "(`expires_at` IS NULL OR `expires_at` >= ?)"
+	}
+	return `("expires_at" IS NULL OR "expires_at" >= ?)`
+}
+
+// IsUnexpired: see IsLive.
+func IsUnexpired(name string) string {
+	if isMySQL(name) {
+		return "`expires_at` >= ?"
+	}
+	return `"expires_at" >= ?`
+}
+
+// IsExpired: see IsLive.
+func IsExpired(name string) string {
+	if isMySQL(name) {
+		return "`expires_at` < ?"
+	}
+	return `"expires_at" < ?`
+}
+
+// IsForever: see IsLive.
+func IsForever(name string) string {
+	if isMySQL(name) {
+		return "`expires_at` IS NULL"
+	}
+	return `"expires_at" IS NULL`
+}
+
+// Before and NewestFirst page keyset-wise: entries newest first by ID, the
+// primary key, so that every page is an index range whatever the table's
+// size.
+func Before(name string) string {
+	if isMySQL(name) {
+		return "`id` < ?"
+	}
+	return `"id" < ?`
+}
+
+// NewestFirst: see Before.
+func NewestFirst(name string) string {
+	if isMySQL(name) {
+		return "`id` DESC"
+	}
+	return `"id" DESC`
+}
+
+// KeyIs matches the entry under a key, the parameter.
+func KeyIs(name string) string {
+	if isMySQL(name) {
+		return "`key` = ?"
+	}
+	return `"key" = ?`
+}
+
+// ExpiresAt selects the expiry column.
+func ExpiresAt(name string) string {
+	if isMySQL(name) {
+		return "`expires_at`"
+	}
+	return `"expires_at"`
+}
+
+// KeyHasPrefix matches keys that start with a prefix, case-sensitively. It
+// takes the prefix's length in characters, then the prefix.
+func KeyHasPrefix(name string) string {
+	if isMySQL(name) {
+		return "SUBSTRING(`key`, 1, ?) = ?"
+	}
+	return `substr("key", 1, ?) = ?`
+}
+
+// HasExpiry keeps entries with an expiry, for the oldest and newest one.
+func HasExpiry(name string) string {
+	if isMySQL(name) {
+		return "`expires_at` IS NOT NULL"
+	}
+	return `"expires_at" IS NOT NULL`
+}
+
+// ExpiryFirst and ExpiryLast are the expiry orders.
+func ExpiryFirst(name string) string {
+	if isMySQL(name) {
+		return "`expires_at` ASC"
+	}
+	return `"expires_at" ASC`
+}
+
+// ExpiryLast: see ExpiryFirst.
+func ExpiryLast(name string) string {
+	if isMySQL(name) {
+		return "`expires_at` DESC"
+	}
+	return `"expires_at" DESC`
+}
+
+func isMySQL(name string) bool { return name == "mysql" }
+
+// mysqlASCIILowerKey is the key with A-Z folded to a-z, and nothing else.
+const mysqlASCIILowerKey = "REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(`key`, 'A', 'a'), 'B', 'b'), 'C', 'c'), 'D', 'd'), 'E', 'e'), 'F', 'f'), 'G', 'g'), 'H', 'h'), 'I', 'i'), 'J', 'j'), 'K', 'k'), 'L', 'l'), 'M', 'm'), 'N', 'n'), 'O', 'o'), 'P', 'p'), 'Q', 'q'), 'R', 'r'), 'S', 's'), 'T', 't'), 'U', 'u'), 'V', 'v'), 'W', 'w'), 'X', 'x'), 'Y', 'y'), 'Z', 'z')"

@@ -115,7 +115,7 @@ func dur(ns float64) string {
 }
 
 var (
-	opsDBs   = []string{"sqlite", "postgres", "postgres-unlogged", "redis"}
+	opsDBs   = []string{"sqlite", "postgres", "postgres-unlogged", "mysql", "redis"}
 	opsImpls = []string{"gormcache", "raw", "naivegorm", "scs", "goredis"}
 	opsOps   = []string{"GetHit", "GetMiss", "Set", "Increment", "GetMany100", "GetHitParallel", "SetParallel"}
 )
@@ -217,7 +217,7 @@ func run(w io.Writer, roundsPath, benchstatPath, expiryPath, metaPath string, n 
 			p("| SQLite GetHit allocs/op ≤ raw + 8 | %.0f vs %.0f (raw + %.0f) | — | %s |\n", a, r, a-r, verdict(a <= r+8))
 		}
 	}
-	for _, db := range []string{"postgres", "postgres-unlogged"} {
+	for _, db := range []string{"postgres", "postgres-unlogged", "mysql"} {
 		for _, op := range []string{"GetHit", "Set", "Increment"} {
 			target(fmt.Sprintf("%s %s ≤ 1.05× raw", db, op), o(db, "gormcache", op), o(db, "raw", op), 1.05)
 		}
@@ -238,7 +238,7 @@ func run(w io.Writer, roundsPath, benchstatPath, expiryPath, metaPath string, n 
 		target(fmt.Sprintf("Metrics, %s: GetHit with an SDK whose reader exports nothing ≤ 1.05× no provider", db),
 			"BenchmarkMetrics/sdk-manual-reader/"+db+"/GetHit", "BenchmarkMetrics/none/"+db+"/GetHit", 1.05)
 	}
-	for _, db := range []string{"sqlite", "postgres"} {
+	for _, db := range []string{"sqlite", "postgres", "mysql"} {
 		sc := func(db, n string) string { return "BenchmarkScale/" + db + "/" + n }
 		desc := fmt.Sprintf("Scale, %s: GetHit flat from 10k to 1M rows (1M ≤ 1.2× 10k, or growth ≤ 1.05× raw SQL's own on the same tables)", db)
 		g, ok := ratio(sc(db, "1000000"), sc(db, "10000"), "ns/op")

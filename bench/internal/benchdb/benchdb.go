@@ -1,6 +1,7 @@
 // Package benchdb opens and fills the databases of gormcache's benchmarks:
-// SQLite files with the recommended DSN and throwaway schemas on the
-// PostgreSQL server of CACHE_TEST_POSTGRES_DSN.
+// SQLite files with the recommended DSN, throwaway schemas on the
+// PostgreSQL server of CACHE_TEST_POSTGRES_DSN and throwaway databases on the
+// MySQL server of CACHE_TEST_MYSQL_DSN.
 package benchdb
 
 import (
@@ -17,9 +18,11 @@ import (
 	"sync"
 	"time"
 
+	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" driver for raw and scs
 	_ "github.com/mattn/go-sqlite3"    // "sqlite3" driver for raw and scs
+	"gorm.io/driver/mysql"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -28,6 +31,10 @@ import (
 
 // PostgresEnv names the environment variable holding the PostgreSQL DSN.
 const PostgresEnv = "CACHE_TEST_POSTGRES_DSN"
+
+// MySQLEnv names the environment variable holding the MySQL DSN, in
+// go-sql-driver's form.
+const MySQLEnv = "CACHE_TEST_MYSQL_DSN"
 
 // SQLiteParams are the recommended SQLite DSN parameters.
 const SQLiteParams = "_journal_mode=WAL&_busy_timeout=10000&_txlock=immediate&_synchronous=NORMAL"
@@ -42,6 +49,10 @@ func GormConfig() *gorm.Config {
 
 // Open opens a GORM DB on a SQLite file path or a postgres:// DSN.
 func Open(dsn string) (*gorm.DB, error) {
+	if IsMySQL(dsn) {
+		six := 6 // the README's recommended setting: microsecond times
+		return gorm.Open(mysql.New(mysql.Config{DSN: dsn, DefaultDatetimePrecision: &six}), GormConfig())
+	}
 	if IsPostgres(dsn) {
 		return gorm.Open(postgres.Open(dsn), GormConfig())
 	}
@@ -51,6 +62,9 @@ func Open(dsn string) (*gorm.DB, error) {
 // OpenSQL opens a database/sql pool on a SQLite file path or a postgres://
 // DSN, with the drivers GORM uses.
 func OpenSQL(dsn string) (*sql.DB, error) {
+	if IsMySQL(dsn) {
+		return sql.Open("mysql", dsn)
+	}
 	if IsPostgres(dsn) {
 		return sql.Open("pgx", dsn)
 	}
@@ -60,6 +74,45 @@ func OpenSQL(dsn string) (*sql.DB, error) {
 // IsPostgres reports whether dsn is a PostgreSQL URL rather than a file.
 func IsPostgres(dsn string) bool {
 	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// IsMySQL reports whether dsn is a go-sql-driver DSN (user:pass@tcp(...)/db).
+func IsMySQL(dsn string) bool {
+	return !IsPostgres(dsn) && (strings.Contains(dsn, "@tcp(") || strings.Contains(dsn, "@unix("))
+}
+
+// isMySQLDB reports whether db runs on go-sql-driver.
+func isMySQLDB(db *sql.DB) bool {
+	_, ok := db.Driver().(*gomysql.MySQLDriver)
+	return ok
+}
+
+// NewDatabase creates an empty database named prefix_<random> on the MySQL
+// server of base and returns base's DSN for it, and a function that drops
+// it.
+func NewDatabase(ctx context.Context, base, prefix string) (string, func() error, error) {
+	cfg, err := gomysql.ParseDSN(base)
+	if err != nil {
+		return "", nil, fmt.Errorf("%s: %w", MySQLEnv, err)
+	}
+	admin, err := sql.Open("mysql", base)
+	if err != nil {
+		return "", nil, err
+	}
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	name := cfg.DBName + "_" + prefix + "_" + hex.EncodeToString(b)
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE `"+name+"` CHARACTER SET utf8mb4"); err != nil {
+		_ = admin.Close()
+		return "", nil, err
+	}
+	drop := func() error {
+		defer admin.Close()
+		_, err := admin.ExecContext(ctx, "DROP DATABASE `"+name+"`")
+		return err
+	}
+	cfg.DBName = name
+	return cfg.FormatDSN(), drop, nil
 }
 
 // NewSchema creates an empty schema named prefix_<random> on the server of
@@ -159,8 +212,11 @@ func LoadItems(ctx context.Context, db *sql.DB, pg bool, n int, mix Mix) error {
 		}
 		return Settle(ctx, db, pg, "cached_items")
 	}
-	err := insertRows(ctx, db, n, 5,
-		`INSERT INTO cached_items (key, value, expires_at, created_at, updated_at) VALUES `,
+	head := `INSERT INTO cached_items (key, value, expires_at, created_at, updated_at) VALUES `
+	if isMySQLDB(db) {
+		head = "INSERT INTO cached_items (`key`, value, expires_at, created_at, updated_at) VALUES "
+	}
+	err := insertRows(ctx, db, n, 5, head,
 		func(i int, args []any) []any {
 			b, _ := json.Marshal(Value(i))
 			var exp any
@@ -188,7 +244,10 @@ func LoadSessions(ctx context.Context, db *sql.DB, pg bool, n int) error {
 		}
 		return Settle(ctx, db, pg, "sessions")
 	}
-	exp := time.Now().UTC().Add(24 * time.Hour).Format("2006-01-02T15:04:05.999")
+	var exp any = time.Now().UTC().Add(24 * time.Hour).Format("2006-01-02T15:04:05.999")
+	if isMySQLDB(db) {
+		exp = time.Now().UTC().Add(24 * time.Hour)
+	}
 	err := insertRows(ctx, db, n, 3, `INSERT INTO sessions (token, data, expiry) VALUES `,
 		func(i int, args []any) []any {
 			b, _ := json.Marshal(Value(i))
@@ -199,6 +258,9 @@ func LoadSessions(ctx context.Context, db *sql.DB, pg bool, n int) error {
 	}
 	return Settle(ctx, db, pg, "sessions")
 }
+
+// MySQLSessionsTable is the DDL of scs's mysqlstore table (its README's).
+const MySQLSessionsTable = `CREATE TABLE sessions (token CHAR(43) PRIMARY KEY, data BLOB NOT NULL, expiry TIMESTAMP(6) NOT NULL)`
 
 // SessionsTable returns the DDL of scs's sessions table.
 func SessionsTable(pg bool) string {
@@ -214,7 +276,7 @@ func SessionsTable(pg bool) string {
 func insertRows(ctx context.Context, db *sql.DB, n, width int, head string, row func(i int, args []any) []any) error {
 	const per = 100
 	tuple := "(" + strings.TrimSuffix(strings.Repeat("?, ", width), ", ") + ")"
-	if strings.Contains(head, "sessions") {
+	if strings.Contains(head, "sessions") && !isMySQLDB(db) {
 		tuple = "(?, ?, julianday(?))"
 	}
 	tx, err := db.BeginTx(ctx, nil)
@@ -253,7 +315,16 @@ func insertRows(ctx context.Context, db *sql.DB, n, width int, head string, row 
 // CHECKPOINT is taken: the run does not inherit a checkpoint that the load
 // made due, and every run pays the same full-page writes. table is one of
 // the benchmark tables, "cached_items" or "sessions".
+// On MySQL the table's statistics are recomputed (ANALYZE TABLE).
 func Settle(ctx context.Context, db *sql.DB, pg bool, table string) error {
+	if isMySQLDB(db) {
+		q := `ANALYZE TABLE cached_items`
+		if table == "sessions" {
+			q = `ANALYZE TABLE sessions`
+		}
+		_, err := db.ExecContext(ctx, q)
+		return err
+	}
 	if !pg {
 		_, err := db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
 		return err

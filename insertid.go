@@ -1,0 +1,52 @@
+package cache
+
+import "github.com/gormcache/cache/internal/dialect"
+
+// MySQL has no RETURNING, and what an INSERT ... ON DUPLICATE KEY UPDATE
+// reports as affected rows depends on the DSN: 1 for an inserted row, 2 for
+// a changed one, and for a row left as it was 0, or 1 under
+// clientFoundRows=true. The statements in internal/dialect/mysql.go make the
+// OK packet's insert id tell the cases apart: 0 when no row was inserted and
+// LAST_INSERT_ID(expr) was not called, the new row's id (never 0) when one
+// was inserted, expr when it was called.
+
+// touch runs Touch and reports whether a live row matched.
+func (r runner) touch(at, now any, key string) (int64, error) {
+	if !r.d.InsertID {
+		return r.exec(r.d.Stmt(dialect.Touch), at, now, key, now)
+	}
+	_, id, err := r.execID(r.d.Stmt(dialect.Touch), at, now, key, now)
+	if id != 0 {
+		return 1, err
+	}
+	return 0, err
+}
+
+// addByInsertID runs Add on MySQL and returns 1 when it wrote: a changed
+// row (a replaced expired entry), or an inserted one.
+func (r runner) addByInsertID(key, value string, at, now any) (int64, error) {
+	rows, id, err := r.execID(r.d.Stmt(dialect.Add), key, value, at, now, now)
+	if err != nil || !(rows == 2 || rows == 1 && id != 0) {
+		return 0, err
+	}
+	return 1, nil
+}
+
+// incrementByInsertID runs Increment on MySQL. ok is false when no row
+// changed: the increment was refused, or delta is 0 and the row was left as
+// it was (or, under clientFoundRows, was inserted holding 0), which the
+// caller tells apart by reading the value.
+func (r runner) incrementByInsertID(key string, delta int64, at, now any) (n int64, ok bool, err error) {
+	rows, id, err := r.execID(r.d.Stmt(dialect.Increment), key, delta, at, now, now)
+	switch {
+	case err != nil:
+		return 0, false, err
+	case rows == 2: // a changed row: LAST_INSERT_ID got the new value
+		return id, true, nil
+	case rows == 1 && id != 0 && delta != 0:
+		// Inserted: with delta not 0 a kept row is a refused one, which
+		// calls no LAST_INSERT_ID and reports id 0.
+		return delta, true, nil
+	}
+	return 0, false, nil
+}

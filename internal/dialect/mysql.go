@@ -1,0 +1,114 @@
+package dialect
+
+import "strings"
+
+// MySQL and MariaDB share one dialect. Both lack RETURNING on INSERT (MySQL
+// 8 has none at all), so the writes that must say what they did report it
+// through the OK packet instead: LAST_INSERT_ID(expr) inside a statement
+// makes the server send expr as the statement's insert id, and a row that
+// was inserted sends its new auto-increment id. Identifiers are quoted with
+// backticks, which need no ANSI_QUOTES in the session's sql_mode.
+//
+// In INSERT ... ON DUPLICATE KEY UPDATE the assignments run left to right
+// and each sees the columns assigned before it, so every condition below
+// reads only columns that are assigned after it: expires_at comes last.
+// VALUES(col) is the proposed row's column; MySQL 8.0.20 deprecates it in
+// favour of a row alias, which MariaDB does not have, and still runs it.
+const (
+	myInsert = "INSERT INTO `cached_items` (`key`, `value`, `expires_at`, `created_at`, `updated_at`) VALUES "
+	myLive   = "(`expires_at` IS NULL OR `expires_at` >= ?)"
+	// myExpired is true when the row in the table has expired; the
+	// proposed row's created_at is "now".
+	myExpired = "`expires_at` < VALUES(`created_at`)"
+	myNull    = "CAST(`value` AS CHAR) = 'null'"
+	// myFits is true when the stored value is a JSON integer and the sum
+	// with the proposed delta fits in a BIGINT. The CASE keeps the casts
+	// away from other values; DECIMAL arithmetic cannot overflow here.
+	myFits = "CASE WHEN LENGTH(`value`) <= 20 AND CAST(`value` AS CHAR) REGEXP '^-{0,1}[0-9]+$' " +
+		"THEN CAST(`value` AS DECIMAL(20,0)) + CAST(VALUES(`value`) AS SIGNED) " +
+		"BETWEEN -9223372036854775808 AND 9223372036854775807 ELSE FALSE END"
+	// myResult stores a BIGINT as JSON text and passes it to
+	// LAST_INSERT_ID, which keeps it as BIGINT UNSIGNED: the driver reads
+	// the OK packet's 64 bits back as the signed value.
+	myResult = "CAST(CAST(LAST_INSERT_ID(%s) AS SIGNED) AS CHAR)"
+)
+
+// mysql prepares its statements, as SQLite does: go-sql-driver without
+// interpolateParams otherwise prepares, runs and closes a server-side
+// statement for every call with arguments, three round trips for one.
+var mysql = build("mysql", false, true, 5000, map[ID]string{
+	Get:    "SELECT `value` FROM `cached_items` WHERE `key` = ? AND " + myLive,
+	Exists: "SELECT 1 AS `n` FROM `cached_items` WHERE `key` = ? AND " + myLive,
+	Set:    myInsert + "(?, ?, ?, ?, ?)" + mySetTail,
+	// Add replaces only an expired row, as a fresh entry. Inserted: one
+	// affected row and a new id; replaced: two affected rows (created_at
+	// always changes); kept: 0, or 1 under clientFoundRows with insert id 0.
+	Add: myInsert + "(?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE " +
+		"`value` = IF(" + myExpired + ", VALUES(`value`), `value`), " +
+		"`created_at` = IF(" + myExpired + ", VALUES(`created_at`), `created_at`), " +
+		"`updated_at` = IF(" + myExpired + ", VALUES(`updated_at`), `updated_at`), " +
+		"`expires_at` = IF(" + myExpired + ", VALUES(`expires_at`), `expires_at`)",
+	// A missing or expired entry becomes a fresh one holding delta; a live
+	// one keeps its expiry. A refused increment assigns every column its
+	// own value, so nothing changes and LAST_INSERT_ID is not called.
+	Increment: myInsert + "(?, CAST(CAST(? AS SIGNED) AS CHAR), ?, ?, ?) ON DUPLICATE KEY UPDATE " +
+		"`created_at` = IF(" + myExpired + ", VALUES(`created_at`), `created_at`), " +
+		"`updated_at` = IF(" + myExpired + " OR " + myNull + " OR " + myFits + ", VALUES(`updated_at`), `updated_at`), " +
+		"`value` = CASE WHEN " + myExpired + " OR " + myNull + " THEN " +
+		strings.Replace(myResult, "%s", "CAST(VALUES(`value`) AS SIGNED)", 1) +
+		" WHEN " + myFits + " THEN " +
+		strings.Replace(myResult, "%s", "CAST(`value` AS SIGNED) + CAST(VALUES(`value`) AS SIGNED)", 1) +
+		" ELSE `value` END, " +
+		"`expires_at` = IF(" + myExpired + ", VALUES(`expires_at`), `expires_at`)",
+	ReadRaw: "SELECT `value` FROM `cached_items` WHERE `key` = ?",
+	// LAST_INSERT_ID(id) marks a matched row: the insert id is its id, or
+	// 0 when no row matched, whether or not a column changed.
+	Touch: "UPDATE `cached_items` SET `expires_at` = ?, `updated_at` = ?, `id` = LAST_INSERT_ID(`id`) " +
+		"WHERE `key` = ? AND " + myLive,
+	Delete: "DELETE FROM `cached_items` WHERE `key` = ?",
+	// One "?" per key (see Dialect.Many): the key index is probed for each,
+	// and keys compare in the column's own collation.
+	GetMany:    "SELECT `key`, `value` FROM `cached_items` WHERE `key` IN (?) AND " + myLive,
+	DeleteMany: "DELETE FROM `cached_items` WHERE `key` IN (?)",
+	Clear:      "DELETE FROM `cached_items`",
+	Stats:      "SELECT " + myCounts + " FROM `cached_items`",
+	// CAST: SUM of integers is a DECIMAL on MySQL.
+	StatsSize: "SELECT " + myCounts + ", CAST(COALESCE(SUM(" + ValueSize("mysql") + "), 0) AS SIGNED) AS `size` " +
+		"FROM `cached_items`",
+	// InnoDB locks only the rows it deletes, walking the expires_at index.
+	ClearExpiredBatch: "DELETE FROM `cached_items` WHERE `expires_at` < ? ORDER BY `expires_at` LIMIT ?",
+})
+
+// myCounts are the counts of Stats (MySQL has no FILTER).
+const myCounts = "COUNT(*) AS `total`, COUNT(CASE WHEN `expires_at` < ? THEN 1 END) AS `expired`, " +
+	"COUNT(CASE WHEN `expires_at` >= ? THEN 1 END) AS `unexpired`, " +
+	"COUNT(CASE WHEN `expires_at` IS NULL THEN 1 END) AS `forever`"
+
+// mySetTail is Set's (and SetMany's) conflict clause.
+const mySetTail = " ON DUPLICATE KEY UPDATE " +
+	"`value` = VALUES(`value`), `updated_at` = VALUES(`updated_at`), `expires_at` = VALUES(`expires_at`)"
+
+// KeyMigration returns, on MySQL, a query that AutoMigrate runs after GORM's
+// migration, and its arguments: it returns the ALTER TABLE statement that
+// gives the key column a binary, NO PAD collation (keys compare byte for
+// byte, and "a" and "a " are two keys), or no row when the column has one
+// already. MariaDB calls it utf8mb4_nopad_bin, MySQL 8 utf8mb4_0900_bin;
+// utf8mb4_bin (PAD SPACE) is the fallback on older servers. Elsewhere it
+// returns "".
+func (d *Dialect) KeyMigration() (string, []any) {
+	if !d.InsertID {
+		return "", nil
+	}
+	schema, table, ok := strings.Cut(d.TableName, ".")
+	if !ok {
+		schema, table = "", d.TableName
+	}
+	q := "SELECT CONCAT('ALTER TABLE `cached_items` MODIFY `key` VARCHAR(255) " +
+		"CHARACTER SET utf8mb4 COLLATE ', b.`n`, ' NOT NULL') " +
+		"FROM (SELECT `COLLATION_NAME` AS `n` FROM `information_schema`.`COLLATIONS` " +
+		"WHERE `COLLATION_NAME` IN ('utf8mb4_0900_bin', 'utf8mb4_nopad_bin', 'utf8mb4_bin') " +
+		"ORDER BY `COLLATION_NAME` = 'utf8mb4_bin', `COLLATION_NAME` LIMIT 1) b " +
+		"WHERE b.`n` <> (SELECT `COLLATION_NAME` FROM `information_schema`.`COLUMNS` " +
+		"WHERE `TABLE_SCHEMA` = COALESCE(NULLIF(?, ''), DATABASE()) AND `TABLE_NAME` = ? AND `COLUMN_NAME` = 'key')"
+	return d.onTable(q), []any{schema, table}
+}
