@@ -30,10 +30,10 @@ func ClearExpired(db *gorm.DB) (int64, error) {
 	}
 	if err == nil {
 		now := clock()
-		s := o.r.d.Stmt(dialect.ClearExpiredBatch)
+		s, args := o.r.d.Stmt(dialect.ClearExpiredBatch), o.r.d.ClearArgs(now)
 		for {
 			var n int64
-			n, err = o.r.exec(s, now, o.r.d.ClearBatch)
+			n, err = o.r.exec(s, args...)
 			total += n
 			if err != nil || n < int64(o.r.d.ClearBatch) {
 				break

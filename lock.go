@@ -150,7 +150,7 @@ func (l *Lock) Extend(ttl time.Duration) (bool, error) {
 			var at *time.Time
 			if at, err = expiry(now, []Expiration{In(ttl)}); err == nil {
 				o.expires(at)
-				n, err = o.r.exec(o.r.d.Stmt(dialect.LockExtend), *at, l.name, l.owner, now)
+				n, err = o.r.lockExtend(*at, l.name, l.owner, now)
 			}
 		}
 	}
@@ -168,8 +168,7 @@ func (l *Lock) try(o *op) (bool, error) {
 		return false, err
 	}
 	o.expires(at)
-	n, err := o.r.exec(o.r.d.Stmt(dialect.LockAcquire), l.name, l.owner, *at, now)
-	return n > 0, err
+	return o.r.lockAcquire(l.name, l.owner, *at, now)
 }
 
 func (l *Lock) check(ttl time.Duration) error {

@@ -19,7 +19,7 @@ import (
 // run out.
 func runOut(t *testing.T, db *gorm.DB, name string) {
 	t.Helper()
-	res := db.Table("cache_locks").Where(`"name" = ?`, name).Update("expires_at", time.Now().UTC().Add(-time.Second))
+	res := db.Table("cache_locks").Where("name = ?", name).Update("expires_at", time.Now().UTC().Add(-time.Second))
 	require.NoError(t, res.Error)
 	require.EqualValues(t, 1, res.RowsAffected)
 }

@@ -29,8 +29,40 @@ var (
 			`WHERE "expires_at" >= ? ORDER BY "name"`,
 		LockPrune: `DELETE FROM "cache_locks" WHERE "expires_at" < ?`,
 	}
-	fetchOwn = map[string]map[ID]string{}
+	fetchOwn = map[string]map[ID]string{"mysql": {
+		FetchGet: "SELECT `value`, CASE WHEN `expires_at` IS NULL OR `expires_at` >= ? THEN NULL ELSE `expires_at` END AS `expired_at` " +
+			"FROM `cached_items` WHERE `key` = ?",
+		FetchSet: "INSERT INTO `cached_items` (`key`, `value`, `expires_at`, `keep_until`, `created_at`, `updated_at`) " +
+			"VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `value` = VALUES(`value`), " +
+			"`expires_at` = VALUES(`expires_at`), `keep_until` = VALUES(`keep_until`), `updated_at` = VALUES(`updated_at`)",
+		// The table has no auto-increment column, so an inserted lock
+		// reports insert id 0; a lock that was there calls LAST_INSERT_ID
+		// with 1 when taken or renewed and 2 when another owner holds it
+		// (see insertid.go). Assignments run left to right: acquired_at and
+		// owner read the old row; expires_at reads the owner just assigned,
+		// which is the new one exactly when the lock was taken.
+		LockAcquire: "INSERT INTO `cache_locks` (`name`, `owner`, `expires_at`, `acquired_at`) VALUES (?, ?, ?, ?) " +
+			"ON DUPLICATE KEY UPDATE " +
+			"`acquired_at` = IF(LAST_INSERT_ID(IF(" + myTakes + ", 1, 2)) = 1 AND `owner` <> VALUES(`owner`), " +
+			"VALUES(`acquired_at`), `acquired_at`), " +
+			"`owner` = IF(" + myTakes + ", VALUES(`owner`), `owner`), " +
+			"`expires_at` = IF(`owner` = VALUES(`owner`), VALUES(`expires_at`), `expires_at`)",
+		LockRelease: "DELETE FROM `cache_locks` WHERE `name` = ? AND `owner` = ? AND `expires_at` >= ?",
+		// LAST_INSERT_ID(1) marks a matched row: an extension to the same
+		// expiry changes nothing and, without clientFoundRows, affects no
+		// row.
+		LockExtend: "UPDATE `cache_locks` SET `expires_at` = ?, `owner` = IF(LAST_INSERT_ID(1), `owner`, `owner`) " +
+			"WHERE `name` = ? AND `owner` = ? AND `expires_at` >= ?",
+		LockForceRelease: "DELETE FROM `cache_locks` WHERE `name` = ? AND `expires_at` >= ?",
+		LockList: "SELECT `name`, `owner`, `expires_at`, `acquired_at` FROM `cache_locks` " +
+			"WHERE `expires_at` >= ? ORDER BY `name`",
+		LockPrune: "DELETE FROM `cache_locks` WHERE `expires_at` < ?",
+	}}
 )
+
+// myTakes is true when the proposed owner may take the lock in the table:
+// it ran out (the proposed acquired_at is "now") or is the owner's own.
+const myTakes = "(`expires_at` < VALUES(`acquired_at`) OR `owner` = VALUES(`owner`))"
 
 // fetchCols names the columns of the statements above that return rows.
 var fetchCols = map[ID][]string{
@@ -46,4 +78,14 @@ func fetchSQL(name string, id ID) (string, bool) {
 	}
 	q, ok := fetchCommon[id]
 	return q, ok
+}
+
+// ClearArgs returns the arguments of ClearExpiredBatch: the time now and the
+// batch size, with now twice on MySQL, whose statement reads it twice
+// (for expires_at and keep_until).
+func (d *Dialect) ClearArgs(now any) []any {
+	if d.InsertID {
+		return []any{now, now, d.ClearBatch}
+	}
+	return []any{now, d.ClearBatch}
 }
