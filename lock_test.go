@@ -286,3 +286,31 @@ func TestLockSpans(t *testing.T) {
 		require.Len(t, byName(spans, "cache.lock.release"), 1)
 	})
 }
+
+// A renewal or an extension to the expiry the lock has already changes no
+// column (MySQL without clientFoundRows then reports no affected row); the
+// owner still holds the lock, and another owner is still refused.
+func TestLockSameInstant(t *testing.T) {
+	at := time.Now().UTC().Truncate(time.Second)
+	restore := cache.SetClock(func() time.Time { return at })
+	defer restore()
+	each(t, func(t *testing.T, db *gorm.DB) {
+		a := cache.NewLock(db, "same", time.Hour)
+		for i := range 2 {
+			ok, err := a.TryAcquire()
+			require.NoError(t, err)
+			require.True(t, ok, "acquisition %d", i)
+		}
+		for i := range 2 {
+			ok, err := a.Extend(time.Hour)
+			require.NoError(t, err)
+			require.True(t, ok, "extension %d", i)
+		}
+		ok, err := cache.NewLock(db, "same", time.Hour).TryAcquire()
+		require.NoError(t, err)
+		require.False(t, ok, "held by another owner")
+		ok, err = a.Release()
+		require.NoError(t, err)
+		require.True(t, ok)
+	})
+}
