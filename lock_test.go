@@ -314,3 +314,26 @@ func TestLockSameInstant(t *testing.T) {
 		require.True(t, ok)
 	})
 }
+
+// Lock names and owners compare byte for byte on every database: names that
+// differ only in case or trailing spaces are different locks, and an owner
+// token in another case is another owner.
+func TestLockNamesByteForByte(t *testing.T) {
+	each(t, func(t *testing.T, db *gorm.DB) {
+		for _, name := range []string{"job", "Job", "job "} {
+			ok, err := cache.NewLock(db, name, time.Hour).TryAcquire()
+			require.NoError(t, err)
+			require.True(t, ok, "%q is a lock of its own", name)
+		}
+		l := cache.RestoreLock(db, "owned", "abc", time.Hour)
+		ok, err := l.TryAcquire()
+		require.NoError(t, err)
+		require.True(t, ok)
+		ok, err = cache.RestoreLock(db, "owned", "ABC", time.Hour).TryAcquire()
+		require.NoError(t, err)
+		require.False(t, ok, "another owner")
+		ok, err = cache.RestoreLock(db, "owned", "abc ", time.Hour).Release()
+		require.NoError(t, err)
+		require.False(t, ok, "another owner")
+	})
+}

@@ -89,3 +89,18 @@ func (d *Dialect) ClearArgs(now any) []any {
 	}
 	return []any{now, d.ClearBatch}
 }
+
+// LockMigration returns, on MySQL, a query that AutoMigrate runs after
+// GORM's migration of the lock table: it returns the ALTER TABLE statement
+// that gives the name and owner columns the binary collation of the cache
+// table's key (see KeyMigration), so that names and owners compare byte for
+// byte, or no row when they have it already. Elsewhere it returns "".
+func (d *Dialect) LockMigration() string {
+	if !d.InsertID {
+		return ""
+	}
+	return "SELECT CONCAT('ALTER TABLE `cache_locks` MODIFY `name` VARCHAR(300) CHARACTER SET utf8mb4 COLLATE ', b.`n`, " +
+		"' NOT NULL, MODIFY `owner` VARCHAR(255) CHARACTER SET utf8mb4 COLLATE ', b.`n`, ' NOT NULL') " +
+		"FROM " + myBinary + " b WHERE b.`n` <> (SELECT `COLLATION_NAME` FROM `information_schema`.`COLUMNS` " +
+		"WHERE `TABLE_SCHEMA` = DATABASE() AND `TABLE_NAME` = 'cache_locks' AND `COLUMN_NAME` = 'name')"
+}

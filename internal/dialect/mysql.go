@@ -92,6 +92,12 @@ const myCounts = "COUNT(*) AS `total`, COUNT(CASE WHEN `expires_at` < ? THEN 1 E
 const mySetTail = " ON DUPLICATE KEY UPDATE " +
 	"`value` = VALUES(`value`), `updated_at` = VALUES(`updated_at`), `expires_at` = VALUES(`expires_at`)"
 
+// myBinary is a derived table of one row: the binary, NO PAD collation the
+// server has (see KeyMigration), as `n`.
+const myBinary = "(SELECT `COLLATION_NAME` AS `n` FROM `information_schema`.`COLLATIONS` " +
+	"WHERE `COLLATION_NAME` IN ('utf8mb4_0900_bin', 'utf8mb4_nopad_bin', 'utf8mb4_bin') " +
+	"ORDER BY `COLLATION_NAME` = 'utf8mb4_bin', `COLLATION_NAME` LIMIT 1)"
+
 // KeyMigration returns, on MySQL, a query that AutoMigrate runs after GORM's
 // migration, and its arguments: it returns the ALTER TABLE statement that
 // gives the key column a binary, NO PAD collation (keys compare byte for
@@ -109,10 +115,7 @@ func (d *Dialect) KeyMigration() (string, []any) {
 	}
 	q := "SELECT CONCAT('ALTER TABLE `cached_items` MODIFY `key` VARCHAR(255) " +
 		"CHARACTER SET utf8mb4 COLLATE ', b.`n`, ' NOT NULL') " +
-		"FROM (SELECT `COLLATION_NAME` AS `n` FROM `information_schema`.`COLLATIONS` " +
-		"WHERE `COLLATION_NAME` IN ('utf8mb4_0900_bin', 'utf8mb4_nopad_bin', 'utf8mb4_bin') " +
-		"ORDER BY `COLLATION_NAME` = 'utf8mb4_bin', `COLLATION_NAME` LIMIT 1) b " +
-		"WHERE b.`n` <> (SELECT `COLLATION_NAME` FROM `information_schema`.`COLUMNS` " +
+		"FROM " + myBinary + " b WHERE b.`n` <> (SELECT `COLLATION_NAME` FROM `information_schema`.`COLUMNS` " +
 		"WHERE `TABLE_SCHEMA` = COALESCE(NULLIF(?, ''), DATABASE()) AND `TABLE_NAME` = ? AND `COLUMN_NAME` = 'key')"
 	return d.onTable(q), []any{schema, table}
 }
