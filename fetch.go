@@ -2,13 +2,16 @@ package cache
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	"gorm.io/gorm"
@@ -43,7 +46,8 @@ type FetchOptions struct {
 	// wrapping context.DeadlineExceeded.
 	HardTimeout time.Duration
 	// Lock makes one load per key across processes: the loading caller
-	// holds the database lock "gormcache:fetch:<key>" (see [Lock]) for
+	// holds the database lock "gormcache:fetch:<key>" (see [Lock]; with
+	// db.Table, "gormcache:fetch@<table>:<key>") for
 	// HardTimeout plus 5 seconds, or 30 seconds without a HardTimeout.
 	// Ignored inside a transaction, whose writes others cannot see.
 	Lock bool
@@ -453,7 +457,7 @@ func (f *fetcher) lock(r runner, background bool) (*Lock, fetchResult, error) {
 	if f.opts.HardTimeout > 0 {
 		ttl = f.opts.HardTimeout + fetchLockMargin
 	}
-	l := NewLock(f.db.WithContext(r.ctx), fetchLockPrefix+f.o.key, ttl)
+	l := NewLock(f.db.WithContext(r.ctx), fetchLockName(f.o.r.d.TableName, f.o.key), ttl)
 	ok, err := l.TryAcquire()
 	if err != nil || ok {
 		return l, fetchResult{}, err
@@ -634,4 +638,21 @@ func failedRecently(id string) bool {
 		return false
 	}
 	return ok
+}
+
+// fetchLockName returns the name of Fetch's lock for key in the cache table:
+// fetchLockPrefix and the key for the default table, and for another
+// "gormcache:fetch@", the table, ":" and the key (a table's name has no
+// colon), so that two tables sharing a key share no lock. A name longer
+// than a key may be is the same start and the SHA-256 of the rest.
+func fetchLockName(table, key string) string {
+	start, rest := fetchLockPrefix, key
+	if table != dialect.Table {
+		start, rest = "gormcache:fetch@", table+":"+key
+	}
+	if n := start + rest; len(n) <= MaxKeyLength || utf8.RuneCountInString(n) <= MaxKeyLength {
+		return n
+	}
+	sum := sha256.Sum256([]byte(rest))
+	return start + "sha256:" + hex.EncodeToString(sum[:])
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -611,5 +612,46 @@ func TestFetchOtherTable(t *testing.T) {
 		v, err = cache.Fetch(other, "k", newCounter("again").load, opts)
 		require.NoError(t, err)
 		require.Equal(t, "other", v)
+	})
+}
+
+// Fetch's lock is per cache table: a key held in one table does not hold it
+// in another, and a key of the longest length still gets a lock.
+func TestFetchLockNames(t *testing.T) {
+	each(t, func(t *testing.T, db *gorm.DB) {
+		other := db.Table("fetch_locks_other")
+		require.NoError(t, cache.AutoMigrate(other))
+		_, err := cache.Clear(other)
+		require.NoError(t, err)
+		held := cache.NewLock(db, "gormcache:fetch:k", time.Hour)
+		ok, err := held.TryAcquire()
+		require.NoError(t, err)
+		require.True(t, ok)
+		t.Cleanup(func() { _, _ = held.Release() })
+
+		long := strings.Repeat("é", cache.MaxKeyLength)
+		opts := cache.FetchOptions{TTL: time.Hour, Lock: true, LockWait: 10 * time.Millisecond}
+		for _, c := range []struct {
+			db        *gorm.DB
+			key, lock string
+		}{
+			{other, "k", "gormcache:fetch@fetch_locks_other:k"},
+			{db, long, "gormcache:fetch:sha256:"},
+			{other, long, "gormcache:fetch@sha256:"},
+		} {
+			var names []string
+			v, err := cache.Fetch(c.db, c.key, func(context.Context) (string, error) {
+				locks, err := cache.ListLocks(db)
+				for _, l := range locks {
+					names = append(names, l.Name)
+				}
+				return "v", err
+			}, opts)
+			require.NoError(t, err)
+			require.Equal(t, "v", v)
+			require.Len(t, names, 2, "the load holds a lock of its own: %q", names)
+			require.Equal(t, "gormcache:fetch:k", names[0])
+			require.True(t, strings.HasPrefix(names[1], c.lock), "%q", names[1])
+		}
 	})
 }

@@ -200,7 +200,8 @@ type LockInfo struct {
 }
 
 // ListLocks returns the locks held now, by name. Locks that [Fetch] takes
-// (with FetchOptions.Lock) are named "gormcache:fetch:" and the key.
+// (with FetchOptions.Lock) are named "gormcache:fetch:" and the key, or
+// with db.Table "gormcache:fetch@", the table, ":" and the key.
 func ListLocks(db *gorm.DB) ([]LockInfo, error) {
 	o, err := start(db, "cache.lock.list", "list locks", "", false)
 	var out []LockInfo
