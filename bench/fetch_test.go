@@ -10,7 +10,7 @@ import (
 )
 
 // fetchDBs are the databases of BenchmarkFetch and BenchmarkLock.
-var fetchDBs = []string{"sqlite", "postgres"}
+var fetchDBs = []string{"sqlite", "postgres", "mysql"}
 
 // BenchmarkFetch compares Fetch's reads with GetOrSet's hit, the read it
 // builds on: BenchmarkFetch/<db>/<op>. GetOrSetHit and FetchHit read live

@@ -260,7 +260,7 @@ func run(w io.Writer, roundsPath, benchstatPath, expiryPath, metaPath string, n 
 			verdict(g <= 1.2 || g <= 1.05*r))
 	}
 	// Issue 14: Fetch's reads against GetOrSet's hit, the read they build on.
-	for _, db := range []string{"sqlite", "postgres"} {
+	for _, db := range []string{"sqlite", "postgres", "mysql"} {
 		for _, op := range []string{"FetchHit", "FetchStaleHit"} {
 			target(fmt.Sprintf("Fetch, %s: %s ≤ 1.1× GetOrSet's hit", db, op),
 				"BenchmarkFetch/"+db+"/"+op, "BenchmarkFetch/"+db+"/GetOrSetHit", 1.1)
