@@ -81,7 +81,7 @@ func TestEntryShowsStaleWindow(t *testing.T) {
 		_, body := get(t, h, "/entry?key=stale")
 		require.NotContains(t, body, "Served stale until", "a live entry")
 		past := time.Now().UTC().Add(-time.Hour)
-		require.NoError(t, b.DB.Model(&cache.CachedItem{}).Where(`"key" = ?`, "stale").Update("expires_at", past).Error)
+		require.NoError(t, b.DB.Model(&cache.CachedItem{}).Where(&cache.CachedItem{Key: "stale"}).Update("expires_at", past).Error)
 		_, body = get(t, h, "/entry?key=stale")
 		require.Contains(t, body, "Served stale until")
 		require.Contains(t, body, ">expired<")

@@ -8,12 +8,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	cache "github.com/gormcache/cache"
-	"github.com/gormcache/cache/internal/cachetest"
 )
 
 func TestLocksAndUnlock(t *testing.T) {
 	t.Parallel()
-	for _, b := range cachetest.Backends(t) {
+	for _, b := range backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			res := gc(t, b.DSN, "locks")
