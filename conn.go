@@ -242,26 +242,9 @@ func (r runner) trace(begin time.Time, s *dialect.Stmt, rows int64, err error) {
 }
 
 func (r runner) fastQuery(s *dialect.Stmt, args []any) (*sql.Rows, error) {
-	pool := r.db.Statement.ConnPool
-	db, ok := pool.(*sql.DB)
-	if !ok || s.ID < 0 || !r.d.Prepare {
-		return pool.QueryContext(r.ctx, s.Native, args...)
-	}
-	st, err := preparedFor(db).get(r.ctx, r.d, s)
-	if err == nil {
-		var rows *sql.Rows
-		rows, err = st.QueryContext(r.ctx, args...)
-		if isStmtClosed(err) { // evicted while in use: run it unprepared
-			rows, err = db.QueryContext(r.ctx, s.Native, args...)
-		}
-		if err == nil {
-			return rows, nil
-		}
-	}
-	if isDBClosed(err) {
-		forget(db)
-	}
-	return nil, err
+	return fastRun(r, s,
+		func(st *sql.Stmt) (*sql.Rows, error) { return st.QueryContext(r.ctx, args...) },
+		func(p gorm.ConnPool) (*sql.Rows, error) { return p.QueryContext(r.ctx, s.Native, args...) })
 }
 
 func (r runner) fastExec(s *dialect.Stmt, args []any) (int64, error) {
@@ -273,26 +256,37 @@ func (r runner) fastExec(s *dialect.Stmt, args []any) (int64, error) {
 }
 
 func (r runner) fastResult(s *dialect.Stmt, args []any) (sql.Result, error) {
+	return fastRun(r, s,
+		func(st *sql.Stmt) (sql.Result, error) { return st.ExecContext(r.ctx, args...) },
+		func(p gorm.ConnPool) (sql.Result, error) { return p.ExecContext(r.ctx, s.Native, args...) })
+}
+
+// fastRun runs s on the session's connection: through the pool's prepared
+// statement where the dialect prepares (viaStmt), else as text (direct). A
+// statement closed while in use runs as text; a closed pool's statements
+// are dropped. The functions do not escape, so they cost no allocation.
+func fastRun[T any](r runner, s *dialect.Stmt, viaStmt func(*sql.Stmt) (T, error), direct func(gorm.ConnPool) (T, error)) (T, error) {
 	pool := r.db.Statement.ConnPool
-	var (
-		res sql.Result
-		err error
-	)
-	if db, ok := pool.(*sql.DB); ok && s.ID >= 0 && r.d.Prepare {
-		var st *sql.Stmt
-		if st, err = preparedFor(db).get(r.ctx, r.d, s); err == nil {
-			res, err = st.ExecContext(r.ctx, args...)
-			if isStmtClosed(err) {
-				res, err = db.ExecContext(r.ctx, s.Native, args...)
-			}
-		}
-		if isDBClosed(err) {
-			forget(db)
-		}
-	} else {
-		res, err = pool.ExecContext(r.ctx, s.Native, args...)
+	db, ok := pool.(*sql.DB)
+	if !ok || s.ID < 0 || !r.d.Prepare {
+		return direct(pool)
 	}
-	return res, err
+	st, err := preparedFor(db).get(r.ctx, r.d, s)
+	if err == nil {
+		var v T
+		v, err = viaStmt(st)
+		if isStmtClosed(err) { // evicted while in use: run it unprepared
+			v, err = direct(db)
+		}
+		if err == nil {
+			return v, nil
+		}
+	}
+	if isDBClosed(err) {
+		forget(db)
+	}
+	var zero T
+	return zero, err
 }
 
 // Prepared statements, one set per *sql.DB. A pool is the only thing all
@@ -395,4 +389,12 @@ func isDBClosed(err error) bool {
 
 func isStmtClosed(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "sql: statement is closed")
+}
+
+// timeArg passes an optional time as a query argument.
+func timeArg(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return *t
 }

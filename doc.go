@@ -108,7 +108,9 @@
 //
 // One concern per file of this package:
 //
-//	cached.go        Cached and the entry methods, generics, bulk operations
+//	cached.go        Cached and the entry methods, Get[T]
+//	bulk.go          GetMany, SetMany, DeleteMany, Clear
+//	values.go        which keys and values can be stored, and their JSON
 //	getorset.go      GetOrSet and its flights
 //	numbers.go       the JSON numbers both databases store alike
 //	expiration.go    In, At, Seconds

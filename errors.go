@@ -1,6 +1,10 @@
 package cache
 
-import "errors"
+import (
+	"context"
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors. Every error a function of this package returns is wrapped
 // with the operation and key (for example `cache: set "k": ...`); test for
@@ -74,3 +78,17 @@ var (
 	// expression. Nothing reaches the database.
 	ErrInvalidTable = errors.New("cache: invalid table name")
 )
+
+// withContextErr makes err match the context's error with errors.Is when the
+// context is done: drivers report an interrupted call in their own words
+// (SQLite's "database is locked" when a deadline cuts a wait for the write
+// lock short), yet the caller asked for the deadline.
+func withContextErr(ctx context.Context, err error) error {
+	if ctx == nil {
+		return err
+	}
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%w (%w)", cerr, err)
+	}
+	return err
+}

@@ -234,9 +234,6 @@ func Inspect(db *gorm.DB, key string) (EntryInfo, bool, error) {
 }
 
 func inspect(r runner, key string) (EntryInfo, bool, error) {
-	if err := checkKey(key); err != nil {
-		return EntryInfo{}, false, err
-	}
 	var items []CachedItem
 	err := r.session().Where(dialect.KeyIs(r.d.Name), key).Limit(1).Find(&items).Error
 	if err != nil || len(items) == 0 {

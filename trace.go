@@ -116,6 +116,10 @@ func start(db *gorm.DB, span, name, key string, hasKey bool) (op, error) {
 		return o, err
 	}
 	o.r = r.withContext(ctx)
+	if hasKey {
+		// The one place where keys are checked: before any statement.
+		return o, checkKey(key)
+	}
 	return o, nil
 }
 
