@@ -524,7 +524,13 @@ func TestFetchMigratesOldTable(t *testing.T) {
 			require.NoError(t, db.Migrator().DropTable("cached_items", "cache_locks"))
 			require.NoError(t, db.Table("cached_items").AutoMigrate(&oldItem{}))
 			require.False(t, db.Migrator().HasColumn(&cache.CachedItem{}, "keep_until"))
-			require.NoError(t, cache.Cached(db, "before").Set("v", cache.In(-time.Second)))
+			// Written as the old version wrote it: that version's Set knew
+			// no later column.
+			now := time.Now().UTC()
+			expired := now.Add(-time.Second)
+			require.NoError(t, db.Table("cached_items").Create(&oldItem{
+				Key: "before", Value: cache.JSON(`"v"`), ExpiresAt: &expired, CreatedAt: now, UpdatedAt: now,
+			}).Error)
 
 			require.NoError(t, cache.AutoMigrate(db))
 			require.True(t, db.Migrator().HasColumn(&cache.CachedItem{}, "keep_until"))
