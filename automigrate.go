@@ -33,8 +33,8 @@ func Logged() MigrateOption {
 	return func(o *migrateOptions) { o.logged = true }
 }
 
-// AutoMigrate creates the cache table and its indexes, or brings an
-// existing one up to date. It is idempotent. The table is cached_items, or
+// AutoMigrate creates the cache table and its indexes, and the table
+// cache_locks of [Lock], or brings existing ones up to date. It is idempotent. The table is cached_items, or
 // the one named with db.Table (see [ErrInvalidTable] for the names
 // accepted): AutoMigrate(db.Table("sessions_cache")) makes a second,
 // independent cache in the same database. On PostgreSQL it also sets the
@@ -71,14 +71,8 @@ func AutoMigrate(db *gorm.DB, opts ...MigrateOption) error {
 		return fmt.Errorf("cache: migrate %s: %w", d.TableName, err)
 	}
 	if q, args := d.KeyMigration(); q != "" {
-		var alter string
-		if err := s.Raw(q, args...).Scan(&alter).Error; err != nil {
+		if err := alterBy(s, q, args...); err != nil {
 			return fmt.Errorf("cache: migrate: %w", err)
-		}
-		if alter != "" {
-			if err := s.Exec(alter).Error; err != nil {
-				return fmt.Errorf("cache: migrate: %w", err)
-			}
 		}
 	}
 	for _, q := range d.Migrations(o.unlogged) {
@@ -100,5 +94,28 @@ func AutoMigrate(db *gorm.DB, opts ...MigrateOption) error {
 			return fmt.Errorf("cache: migrate %s: %w", d.TableName, err)
 		}
 	}
+	// One table of locks per database, whatever the cache table.
+	ls := db.Session(&gorm.Session{NewDB: true})
+	if err := ls.AutoMigrate(&lockRow{}); err != nil {
+		return fmt.Errorf("cache: migrate %s: %w", dialect.LockTable, err)
+	}
+	if q := d.LockMigration(); q != "" {
+		if err := alterBy(ls, q); err != nil {
+			return fmt.Errorf("cache: migrate %s: %w", dialect.LockTable, err)
+		}
+	}
 	return nil
+}
+
+// alterBy runs the query q (KeyMigration's or LockMigration's), which returns
+// an ALTER TABLE statement or no row, and then that statement.
+func alterBy(s *gorm.DB, q string, args ...any) error {
+	var alter string
+	if err := s.Raw(q, args...).Scan(&alter).Error; err != nil {
+		return err
+	}
+	if alter == "" {
+		return nil
+	}
+	return s.Exec(alter).Error
 }

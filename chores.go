@@ -13,6 +13,8 @@ import (
 )
 
 // ClearExpired deletes expired entries and returns how many it deleted.
+// An entry that [Fetch] may still serve stale or fail-safe is kept until it
+// may not. Expired locks are deleted too (they are not counted).
 // Reads never delete, so expired entries stay in the table until this runs;
 // call it from a periodic job (or run [RunClearExpired]). It deletes in
 // batches, each its own statement, so that writers wait at most one batch:
@@ -24,11 +26,14 @@ func ClearExpired(db *gorm.DB) (int64, error) {
 	o, err := start(db, "cache.clear_expired", "clear expired", "", false)
 	var total int64
 	if err == nil {
+		_, err = o.r.exec(o.r.d.Stmt(dialect.LockPrune), clock())
+	}
+	if err == nil {
 		now := clock()
-		s := o.r.d.Stmt(dialect.ClearExpiredBatch)
+		s, args := o.r.d.Stmt(dialect.ClearExpiredBatch), o.r.d.ClearArgs(now)
 		for {
 			var n int64
-			n, err = o.r.exec(s, now, o.r.d.ClearBatch)
+			n, err = o.r.exec(s, args...)
 			total += n
 			if err != nil || n < int64(o.r.d.ClearBatch) {
 				break

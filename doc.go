@@ -27,6 +27,15 @@
 // deletes them: reads never write. Run ClearExpired from a periodic job, or
 // start [RunClearExpired] in a goroutine.
 //
+// # Serving through failures
+//
+// [Fetch] is GetOrSet for values that are slow or fail to load: past its
+// TTL an entry may still be served by Fetch (and only by Fetch) while a
+// background refresh runs ([FetchOptions].Stale), in place of a failed or
+// slow load (FailSafe, SoftTimeout, HardTimeout), with one load per key
+// across processes through a database lock (Lock). [Lock] is that lock for
+// any work: a named lock in the database, with an owner and a ttl.
+//
 // # GORM integration
 //
 // Every function runs on the *gorm.DB it is given and never changes it:

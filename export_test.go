@@ -9,3 +9,11 @@ func SetClock(now func() time.Time) (restore func()) {
 	clock = func() time.Time { return now().UTC() }
 	return func() { clock = old }
 }
+
+// FetchesInFlight returns the number of Fetch loads in progress in this
+// process, so that a test can wait for a background refresh to finish.
+func FetchesInFlight() int {
+	fetchFlights.mu.Lock()
+	defer fetchFlights.mu.Unlock()
+	return len(fetchFlights.m)
+}

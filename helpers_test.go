@@ -26,6 +26,7 @@ func each(t *testing.T, fn func(t *testing.T, db *gorm.DB)) {
 		t.Run(b.Name+"+otelgorm", func(t *testing.T) {
 			_, err := cache.Clear(b.DB)
 			require.NoError(t, err)
+			require.NoError(t, b.DB.Exec(`DELETE FROM cache_locks`).Error)
 			rb := b
 			if rb.Name == "mysql" {
 				rb.DSN = cachetest.WithOtherSettings(t, rb.DSN)

@@ -51,3 +51,29 @@ func (r runner) incrementByInsertID(s *dialect.Stmt, delta int64, args ...any) (
 	}
 	return 0, false, nil
 }
+
+// lockAcquire runs LockAcquire and reports whether owner holds the lock now.
+// Elsewhere a refused upsert affects no row; on MySQL the insert id tells:
+// 1 for a lock taken or renewed, 2 for one another owner holds, 0 for an
+// inserted one (one affected row).
+func (r runner) lockAcquire(name, owner string, at, now any) (bool, error) {
+	if !r.d.InsertID {
+		n, err := r.exec(r.d.Stmt(dialect.LockAcquire), name, owner, at, now)
+		return n > 0, err
+	}
+	rows, id, err := r.execID(r.d.Stmt(dialect.LockAcquire), name, owner, at, now)
+	return err == nil && (id == 1 || id == 0 && rows == 1), err
+}
+
+// lockExtend runs LockExtend and returns 1 when the owner held the lock,
+// even if its expiry did not change (insert id 1 on MySQL).
+func (r runner) lockExtend(at any, name, owner string, now any) (int64, error) {
+	if !r.d.InsertID {
+		return r.exec(r.d.Stmt(dialect.LockExtend), at, name, owner, now)
+	}
+	_, id, err := r.execID(r.d.Stmt(dialect.LockExtend), at, name, owner, now)
+	if id != 0 {
+		return 1, err
+	}
+	return 0, err
+}

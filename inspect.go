@@ -84,6 +84,11 @@ type EntryInfo struct {
 	// Tags are the entry's tags (see [WithTags]), in byte order; nil when
 	// it has none.
 	Tags []string
+
+	// KeepUntil is when [Fetch] stops serving the entry stale or
+	// fail-safe, in UTC; nil when no Fetch stored it with such a window.
+	// [Inspect] fills it; [List] leaves it nil.
+	KeepUntil *time.Time
 }
 
 // ListOptions selects the entries of [List]. The zero value lists the
@@ -249,7 +254,8 @@ func inspect(r runner, key string) (EntryInfo, bool, error) {
 	return EntryInfo{
 		ID: it.ID, Key: it.Key, Status: statusAt(it.ExpiresAt, clock()), ExpiresAt: utc(it.ExpiresAt),
 		CreatedAt: it.CreatedAt.UTC(), UpdatedAt: it.UpdatedAt.UTC(), Size: int64(len(it.Value)), Value: it.Value,
-		Tags: decodeTags(it.Tags),
+		Tags:      decodeTags(it.Tags),
+		KeepUntil: utc(it.KeepUntil),
 	}, true, nil
 }
 

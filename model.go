@@ -100,6 +100,11 @@ type CachedItem struct {
 	// through the functions of this package, which keep the tags table in
 	// line.
 	Tags JSON `gorm:"column:tags"`
+
+	// KeepUntil is set by [Fetch]: the entry may be served stale or
+	// fail-safe until then, so ClearExpired keeps it until then. Every
+	// other read treats the entry as expired at ExpiresAt.
+	KeepUntil *time.Time `gorm:"column:keep_until"`
 }
 
 // TableName returns "cached_items".
@@ -113,6 +118,10 @@ func (c *CachedItem) BeforeSave(tx *gorm.DB) error {
 	if c.ExpiresAt != nil {
 		t := c.ExpiresAt.UTC()
 		c.ExpiresAt = &t
+	}
+	if c.KeepUntil != nil {
+		t := c.KeepUntil.UTC()
+		c.KeepUntil = &t
 	}
 	c.CreatedAt = c.CreatedAt.UTC()
 	c.UpdatedAt = c.UpdatedAt.UTC()

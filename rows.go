@@ -29,6 +29,12 @@ type resultRow struct {
 	ID        int64  `gorm:"column:id"`
 	Cut       string `gorm:"column:cut"`
 	Size      int64  `gorm:"column:size"`
+	// Fetch's and locks' columns; times as text (see scanTime).
+	ExpiredAt  sql.NullString `gorm:"column:expired_at"`
+	Name       string         `gorm:"column:name"`
+	Owner      string         `gorm:"column:owner"`
+	ExpiresAt  sql.NullString `gorm:"column:expires_at"`
+	AcquiredAt sql.NullString `gorm:"column:acquired_at"`
 }
 
 func (r *rows) Next() bool {
@@ -58,7 +64,8 @@ func (r *rows) Close() error {
 }
 
 // Scan copies the current row's columns into dest, which take the types
-// this package scans into: *sql.RawBytes, *[]byte, *string, *int64.
+// this package scans into: *sql.RawBytes, *[]byte, *string, *int64, and
+// *any for times (a string or nil).
 func (r *rows) Scan(dest ...any) error {
 	if r.Rows != nil {
 		return r.Rows.Scan(dest...)
@@ -70,6 +77,7 @@ func (r *rows) Scan(dest ...any) error {
 	for i, d := range dest {
 		var b []byte
 		var n int64
+		var t sql.NullString
 		switch r.cols[i] {
 		case "key":
 			b = []byte(row.Key)
@@ -93,6 +101,16 @@ func (r *rows) Scan(dest ...any) error {
 			b = []byte(row.Cut)
 		case "size":
 			n = row.Size
+		case "name":
+			b = []byte(row.Name)
+		case "owner":
+			b = []byte(row.Owner)
+		case "expired_at":
+			t = row.ExpiredAt
+		case "expires_at":
+			t = row.ExpiresAt
+		case "acquired_at":
+			t = row.AcquiredAt
 		}
 		switch d := d.(type) {
 		case *sql.RawBytes:
@@ -103,6 +121,11 @@ func (r *rows) Scan(dest ...any) error {
 			*d = string(b)
 		case *int64:
 			*d = n
+		case *any:
+			*d = nil
+			if t.Valid {
+				*d = t.String
+			}
 		default:
 			return fmt.Errorf("scan: cannot scan into %T", d)
 		}

@@ -66,9 +66,12 @@ func (o *op) trim(l Limits) (int64, error) {
 	now := clock()
 	var total int64
 	// Expired entries first, as ClearExpired deletes them.
+	// Entries that Fetch may still serve stale are kept, as ClearExpired
+	// keeps them.
 	batch := o.r.d.ClearBatch
+	clearArgs := o.r.d.ClearArgs(now)
 	for {
-		n, err := o.r.exec(o.r.d.Stmt(dialect.ClearExpiredBatch), now, batch)
+		n, err := o.r.exec(o.r.d.Stmt(dialect.ClearExpiredBatch), clearArgs...)
 		total += n
 		if err != nil {
 			return total, err

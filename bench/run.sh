@@ -62,6 +62,7 @@ else
   patterns+=('^BenchmarkTracing$/.*/^sqlite$' '^BenchmarkTracing$/.*/^postgres$')
   # Metrics likewise; each process sets at most one global provider.
   patterns+=('^BenchmarkMetrics$/.*/^sqlite$' '^BenchmarkMetrics$/.*/^postgres$' '^BenchmarkScale$' '^BenchmarkPool$')
+  patterns+=('^BenchmarkFetch$/^sqlite$' '^BenchmarkFetch$/^postgres$' '^BenchmarkFetch$/^mysql$' '^BenchmarkLock$')
 fi
 
 for r in $(seq 1 "$ROUNDS"); do

@@ -30,6 +30,9 @@ type entryData struct {
 	Shown     string // how much of the stored value Value shows, when truncated
 	RawURL    string
 	Back      listState
+	// Servable is when Fetch stops serving an expired entry stale or
+	// fail-safe (its keep-until time); nil when it does not.
+	Servable *stamp
 }
 
 // lookup reads the entry of the request's key parameter, live or expired.
@@ -87,6 +90,10 @@ func (s *server) entry(w http.ResponseWriter, r *http.Request) {
 	if item.ExpiresAt != nil {
 		e := makeStamp(*item.ExpiresAt, now)
 		d.Expires = &e
+		if k := item.KeepUntil; k != nil && item.ExpiresAt.Before(now) && k.After(now) {
+			st := makeStamp(*k, now)
+			d.Servable = &st
+		}
 	}
 	out, shown := prettyJSON(item.Value, maxShownValue)
 	d.Value = string(out)

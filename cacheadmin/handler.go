@@ -147,7 +147,7 @@ func newServer(db *gorm.DB, opts Options, now func() time.Time) (*server, error)
 	}
 	s := &server{db: db, opts: opts, now: now, pages: map[string]*template.Template{}, static: static, flashKey: make([]byte, 32)}
 	_, _ = rand.Read(s.flashKey) // never fails (crypto/rand's doc)
-	for _, p := range []string{pageList, pageEntry, pageConfirm, pageConfirmGroup, pageError} {
+	for _, p := range []string{pageList, pageEntry, pageConfirm, pageConfirmGroup, pageError, pageLocks, pageUnlock} {
 		t, err := template.New("layout.html").Funcs(template.FuncMap{"show": showHTML, "showValue": showValueHTML}).
 			ParseFS(templateFS, "templates/layout.html", "templates/"+p)
 		if err != nil {
@@ -169,6 +169,7 @@ func newServer(db *gorm.DB, opts Options, now func() time.Time) (*server, error)
 	mux.HandleFunc("GET /delete-prefix", s.confirmGroup(false))
 	mux.HandleFunc("POST /delete-prefix", s.deleteGroup(false))
 	mux.HandleFunc("GET /static/{file}", s.staticFile)
+	s.lockRoutes(mux)
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -34,7 +34,7 @@ var errNotFound = errors.New("not found")
 
 // Command returns the "cache" command group with the subcommands stats,
 // clear-expired, clear-all, migrate, get, set, delete, list, invalidate,
-// delete-prefix and trim. Add it to
+// delete-prefix, trim, locks and unlock. Add it to
 // an app's root command, or rename it (set Use) and run it as a root.
 //
 // open returns the database to work on. It is called at most once per
@@ -86,6 +86,8 @@ list, read and write entries, delete expired or all entries, create the table.`,
 		c.invalidateCommand(),
 		c.deletePrefixCommand(),
 		c.trimCommand(),
+		c.locksCommand(),
+		c.unlockCommand(),
 	)
 	c.examples = make(map[*cobra.Command]string)
 	for _, sub := range group.Commands() {

@@ -169,7 +169,7 @@ func count(t *testing.T, db *gorm.DB) int64 {
 }
 
 var commands = []string{"", "stats", "clear-expired", "clear-all", "migrate", "get", "set", "delete", "list", "admin",
-	"invalidate", "delete-prefix", "trim"}
+	"invalidate", "delete-prefix", "trim", "locks", "unlock"}
 
 func TestHelp(t *testing.T) {
 	t.Parallel()

@@ -59,6 +59,15 @@ const (
 	TrimNextID
 	TrimBatch
 	TagsSweep
+	// Fetch and locks: their SQL is in fetch.go.
+	FetchGet
+	FetchSet
+	LockAcquire
+	LockRelease
+	LockExtend
+	LockForceRelease
+	LockList
+	LockPrune
 	// NumIDs is the number of fixed statements.
 	NumIDs
 )
@@ -216,6 +225,9 @@ const (
 	// expiredOld is true when the row in the table has expired; the
 	// proposed row's created_at is "now".
 	expiredOld = `"cached_items"."expires_at" < excluded."created_at"`
+	// keepGone is true when Fetch may no longer serve the row stale: its
+	// keep_until (NULL for rows no Fetch wrote) has passed the CTE's now.
+	keepGone = `("keep_until" IS NULL OR "keep_until" < (SELECT "now" FROM "p"))`
 )
 
 var common = map[ID]string{
@@ -296,8 +308,10 @@ var sqlite = build("sqlite", false, true, 1000, map[ID]string{
 	DeleteMany: `DELETE FROM "cached_items" WHERE "key" IN (SELECT "value" FROM json_each(?))`,
 	// The statement holds SQLite's write lock from the subquery to the
 	// delete, so no Set can revive a row in between.
-	ClearExpiredBatch: `DELETE FROM "cached_items" WHERE "id" IN ` +
-		`(SELECT "id" FROM "cached_items" WHERE "expires_at" < ? ORDER BY "expires_at" LIMIT ?)`,
+	// A row that Fetch may still serve stale (keep_until) is kept.
+	ClearExpiredBatch: `WITH "p" AS (SELECT ? AS "now") DELETE FROM "cached_items" WHERE "id" IN ` +
+		`(SELECT "id" FROM "cached_items" WHERE "expires_at" < (SELECT "now" FROM "p") AND ` + keepGone +
+		` ORDER BY "expires_at" LIMIT ?)`,
 	StatsSize: statsSize("sqlite"),
 })
 
@@ -316,8 +330,8 @@ var postgres = build("postgres", true, false, 10000, map[ID]string{
 	// The CTE names the two parameters so that the recheck can reuse now.
 	ClearExpiredBatch: `WITH "p" AS (SELECT CAST(? AS timestamptz) AS "now", CAST(? AS bigint) AS "n") ` +
 		`DELETE FROM "cached_items" WHERE "ctid" = ANY(ARRAY(SELECT "ctid" FROM "cached_items" ` +
-		`WHERE "expires_at" < (SELECT "now" FROM "p") ORDER BY "expires_at" LIMIT (SELECT "n" FROM "p"))) ` +
-		`AND "expires_at" < (SELECT "now" FROM "p")`,
+		`WHERE "expires_at" < (SELECT "now" FROM "p") AND ` + keepGone + ` ORDER BY "expires_at" LIMIT (SELECT "n" FROM "p"))) ` +
+		`AND "expires_at" < (SELECT "now" FROM "p") AND ` + keepGone,
 	StatsSize: statsSize("postgres"),
 })
 
@@ -335,7 +349,10 @@ func build(name string, dollar, prepare bool, clearBatch int, own map[ID]string)
 		if !ok {
 			q, ok = tagSQL[name][id]
 		}
-		if !ok && id >= SetTagged && tagSQL[name] == nil {
+		if !ok {
+			q, ok = fetchSQL(name, id)
+		}
+		if !ok && id >= SetTagged && id <= TagsSweep && tagSQL[name] == nil {
 			continue // a database without the tag statements: see HasTags
 		}
 		if !ok {
@@ -348,10 +365,14 @@ func build(name string, dollar, prepare bool, clearBatch int, own map[ID]string)
 
 func (d *Dialect) stmt(id ID, portable string) Stmt {
 	native := d.native(portable)
-	s := Stmt{ID: id, Portable: portable, Native: native, Cols: cols[id]}
-	if s.Cols == nil {
-		s.Cols = tagCols[id]
+	c, ok := cols[id]
+	if !ok {
+		c, ok = tagCols[id]
 	}
+	if !ok {
+		c = fetchCols[id]
+	}
+	s := Stmt{ID: id, Portable: portable, Native: native, Cols: c}
 	for i := range s.Logged {
 		rows := int64(i - 1)
 		s.Logged[i] = func() (string, int64) { return native, rows }

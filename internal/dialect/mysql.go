@@ -64,7 +64,11 @@ var mysql = build("mysql", false, true, 5000, map[ID]string{
 	StatsSize: "SELECT " + myCounts + ", CAST(COALESCE(SUM(" + ValueSize("mysql") + "), 0) AS SIGNED) AS `size` " +
 		"FROM `cached_items`",
 	// InnoDB locks only the rows it deletes, walking the expires_at index.
-	ClearExpiredBatch: "DELETE FROM `cached_items` WHERE `expires_at` < ? ORDER BY `expires_at` LIMIT ?",
+	// A row that Fetch may still serve stale (keep_until) is kept. MariaDB
+	// has no WITH before DELETE to name now once: it is passed twice (see
+	// Dialect.ClearArgs).
+	ClearExpiredBatch: "DELETE FROM `cached_items` WHERE `expires_at` < ? AND (`keep_until` IS NULL OR `keep_until` < ?) " +
+		"ORDER BY `expires_at` LIMIT ?",
 })
 
 // myCounts are the counts of Stats (MySQL has no FILTER).
@@ -102,6 +106,12 @@ var myIncrementTail = " ON DUPLICATE KEY UPDATE " +
 	"`tags` = IF(" + myExpired + ", VALUES(`tags`), `tags`), " +
 	"`expires_at` = IF(" + myExpired + ", VALUES(`expires_at`), `expires_at`)"
 
+// myBinary is a derived table of one row: the binary, NO PAD collation the
+// server has (see KeyMigration), as `n`.
+const myBinary = "(SELECT `COLLATION_NAME` AS `n` FROM `information_schema`.`COLLATIONS` " +
+	"WHERE `COLLATION_NAME` IN ('utf8mb4_0900_bin', 'utf8mb4_nopad_bin', 'utf8mb4_bin') " +
+	"ORDER BY `COLLATION_NAME` = 'utf8mb4_bin', `COLLATION_NAME` LIMIT 1)"
+
 // KeyMigration returns, on MySQL, a query that AutoMigrate runs after GORM's
 // migration, and its arguments: it returns the ALTER TABLE statement that
 // gives the key column a binary, NO PAD collation (keys compare byte for
@@ -119,10 +129,7 @@ func (d *Dialect) KeyMigration() (string, []any) {
 	}
 	q := "SELECT CONCAT('ALTER TABLE `cached_items` MODIFY `key` VARCHAR(255) " +
 		"CHARACTER SET utf8mb4 COLLATE ', b.`n`, ' NOT NULL') " +
-		"FROM (SELECT `COLLATION_NAME` AS `n` FROM `information_schema`.`COLLATIONS` " +
-		"WHERE `COLLATION_NAME` IN ('utf8mb4_0900_bin', 'utf8mb4_nopad_bin', 'utf8mb4_bin') " +
-		"ORDER BY `COLLATION_NAME` = 'utf8mb4_bin', `COLLATION_NAME` LIMIT 1) b " +
-		"WHERE b.`n` <> (SELECT `COLLATION_NAME` FROM `information_schema`.`COLUMNS` " +
+		"FROM " + myBinary + " b WHERE b.`n` <> (SELECT `COLLATION_NAME` FROM `information_schema`.`COLUMNS` " +
 		"WHERE `TABLE_SCHEMA` = COALESCE(NULLIF(?, ''), DATABASE()) AND `TABLE_NAME` = ? AND `COLUMN_NAME` = 'key')"
 	return d.onTable(q), []any{schema, table}
 }
