@@ -392,12 +392,6 @@ func prefixEnd(prefix string) string {
 	return maxKey
 }
 
-// mustJSON encodes checked keys as a JSON array.
-func mustJSON(keys []string) string {
-	b, _ := json.Marshal(keys) // valid UTF-8 strings always encode
-	return string(b)
-}
-
 // decodeTags reads a tags column; nil when the entry has none (or a hand
 // written value is not a JSON array of strings).
 func decodeTags(raw JSON) []string {
