@@ -19,8 +19,9 @@ type Limits struct {
 	// MaxEntries is the most entries to keep; 0: no limit.
 	MaxEntries int64
 	// MaxBytes bounds the key bytes plus value bytes as stored, summed
-	// over the entries (the JSON text on SQLite; the jsonb datum, compressed
-	// when large, on PostgreSQL); 0: no limit.
+	// over the entries (the JSON text on SQLite and MariaDB; the jsonb
+	// datum, compressed when large, on PostgreSQL; the JSON column's LENGTH
+	// on MySQL); 0: no limit.
 	MaxBytes int64
 	// MaxAge deletes entries not written for longer; 0: no limit.
 	MaxAge time.Duration
