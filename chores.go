@@ -20,8 +20,8 @@ import (
 // batches, each its own statement, so that writers wait at most one batch:
 // 1000 rows on SQLite, whose write lock a batch holds; 10,000 on
 // PostgreSQL, where only the deleted rows are locked and every commit waits
-// for a WAL flush; 5000 on MySQL, whose batches walk the expires_at index
-// (DELETE ... ORDER BY expires_at LIMIT n). It stops between batches when db's context is done.
+// for a WAL flush; 5000 on MySQL, each a range of the expires_at index that starts where the
+// last one ended. It stops between batches when db's context is done.
 func ClearExpired(db *gorm.DB) (int64, error) {
 	o, err := start(db, "cache.clear_expired", "clear expired", "", false)
 	var total int64
@@ -29,21 +29,64 @@ func ClearExpired(db *gorm.DB) (int64, error) {
 		_, err = o.r.exec(o.r.d.Stmt(dialect.LockPrune), clock())
 	}
 	if err == nil {
-		now := clock()
-		s, args := o.r.d.Stmt(dialect.ClearExpiredBatch), o.r.d.ClearArgs(now)
-		for {
-			var n int64
-			n, err = o.r.exec(s, args...)
-			total += n
-			if err != nil || n < int64(o.r.d.ClearBatch) {
-				break
-			}
-		}
+		total, err = clearExpired(o.r, clock())
 	}
 	if o.span.IsRecording() {
 		o.span.SetAttributes(attribute.Int64("cache.deleted", total))
 	}
 	return total, o.end(err)
+}
+
+// clearExpired deletes the rows expired at now in batches (ClearExpired
+// and Trim), except those Fetch may still serve.
+func clearExpired(r runner, now time.Time) (int64, error) {
+	var total int64
+	if bound, del, ok := r.d.ClearRange(); ok {
+		// Before any time MySQL's DATETIME holds.
+		after := time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+		for {
+			upTo, found, err := clearBound(r, &bound, after, now)
+			if err != nil {
+				return total, err
+			}
+			if !found { // the rest fits in one batch
+				upTo = now.Add(-time.Microsecond)
+			}
+			n, err := r.exec(&del, after, upTo, now)
+			total += n
+			if err != nil || !found {
+				return total, err
+			}
+			after = upTo
+		}
+	}
+	s, args := r.d.Stmt(dialect.ClearExpiredBatch), r.d.ClearArgs(now)
+	for {
+		n, err := r.exec(s, args...)
+		total += n
+		if err != nil || n < int64(r.d.ClearBatch) {
+			return total, err
+		}
+	}
+}
+
+// clearBound returns the expiry of the last row of the next batch after
+// after, and false when fewer rows than a batch remain.
+func clearBound(r runner, s *dialect.Stmt, after, now time.Time) (time.Time, bool, error) {
+	rows, err := r.query(s, after, now, r.d.ClearBatch-1)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	defer rows.Close()
+	var t time.Time
+	found := rows.Next()
+	if found {
+		err = rows.Scan(&t)
+	}
+	if err == nil {
+		err = finish(&rows)
+	}
+	return t.UTC(), found, err
 }
 
 // RunClearExpired calls ClearExpired at once and then every interval, until

@@ -102,7 +102,41 @@ func tagJSON(list []string) string {
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(list) // strings always encode
-	return strings.TrimSuffix(b.String(), "\n")
+	return mariaDBEscapes(strings.TrimSuffix(b.String(), "\n"))
+}
+
+// mariaDBEscapes writes the \u escapes of encoding/json as MariaDB's
+// JSON_QUOTE does (upper-case hex; U+2028 and U+2029 as themselves), since
+// MariaDB's JSON_CONTAINS compares escaped strings as text: a tag "\x1d"
+// stored as "\u001d" would not match JSON_QUOTE's "\u001D". Other
+// databases decode the escapes and read the same strings.
+func mariaDBEscapes(js string) string {
+	if !strings.Contains(js, `\u`) {
+		return js
+	}
+	var b strings.Builder
+	for i := 0; i < len(js); i++ {
+		c := js[i]
+		if c != '\\' || i+1 >= len(js) {
+			b.WriteByte(c)
+			continue
+		}
+		if js[i+1] != 'u' || i+6 > len(js) {
+			b.WriteString(js[i : i+2]) // a short escape, \\ included
+			i++
+			continue
+		}
+		switch esc := js[i : i+6]; esc {
+		case `\u2028`:
+			b.WriteString("\u2028")
+		case `\u2029`:
+			b.WriteString("\u2029")
+		default:
+			b.WriteString(esc[:2] + strings.ToUpper(esc[2:]))
+		}
+		i += 5
+	}
+	return b.String()
 }
 
 // sessionTags returns the tags of a WithTags session, or nil when the

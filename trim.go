@@ -65,22 +65,13 @@ func Trim(db *gorm.DB, limits Limits) (int64, error) {
 
 func (o *op) trim(l Limits) (int64, error) {
 	now := clock()
-	var total int64
-	// Expired entries first, as ClearExpired deletes them.
-	// Entries that Fetch may still serve stale are kept, as ClearExpired
-	// keeps them.
-	batch := o.r.d.ClearBatch
-	clearArgs := o.r.d.ClearArgs(now)
-	for {
-		n, err := o.r.exec(o.r.d.Stmt(dialect.ClearExpiredBatch), clearArgs...)
-		total += n
-		if err != nil {
-			return total, err
-		}
-		if n < int64(batch) {
-			break
-		}
+	// Expired entries first, as ClearExpired deletes them (those Fetch may
+	// still serve stale are kept).
+	total, err := clearExpired(o.r, now)
+	if err != nil {
+		return total, err
 	}
+	batch := o.r.d.ClearBatch
 	// The age limit, then the cutoff below which entries go: the newest
 	// entry beyond MaxEntries or MaxBytes, counted from the newest.
 	var ageLimit time.Time // year 1: keeps every entry
