@@ -203,10 +203,13 @@ func (d *Dialect) ClearRange() (bound, del Stmt, ok bool) {
 	if d.Name != "mysql" {
 		return Stmt{}, Stmt{}, false
 	}
-	t := d.quoted("`")
-	bound = d.Build("SELECT `expires_at` FROM " + t + " WHERE `expires_at` > ? AND `expires_at` < ? " +
-		"ORDER BY `expires_at` LIMIT 1 OFFSET ?")
-	del = d.Build("DELETE FROM " + t + " WHERE `expires_at` > ? AND `expires_at` <= ? " +
-		"AND (`keep_until` IS NULL OR `keep_until` < ?)")
-	return bound, del, true
+	return d.Build(d.onTable(myClearBound)), d.Build(d.onTable(myClearRange)), true
 }
+
+// The statements of ClearRange, for cached_items; onTable names the table.
+const (
+	myClearBound = "SELECT `expires_at` FROM `cached_items` WHERE `expires_at` > ? AND `expires_at` < ? " +
+		"ORDER BY `expires_at` LIMIT 1 OFFSET ?"
+	myClearRange = "DELETE FROM `cached_items` WHERE `expires_at` > ? AND `expires_at` <= ? " +
+		"AND (`keep_until` IS NULL OR `keep_until` < ?)"
+)
