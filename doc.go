@@ -121,6 +121,10 @@
 //	bulk.go          GetMany, SetMany, DeleteMany, Clear
 //	values.go        which keys and values can be stored, and their JSON
 //	getorset.go      GetOrSet and its flights
+//	fetch.go         Fetch and FetchOptions: fresh, stale and fail-safe reads
+//	fetchload.go     Fetch's loads: flights, its lock, storing, fail-safe pauses
+//	lock.go          database locks (NewLock, ListLocks, ...)
+//	insertid.go      MySQL's write answers, read from the insert id
 //	numbers.go       the JSON numbers both databases store alike
 //	expiration.go    In, At, Seconds
 //	model.go         the CachedItem model and its JSON column
