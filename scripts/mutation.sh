@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Mutation testing of the root package and internal/dialect with gremlins
 # (github.com/go-gremlins/gremlins v0.6.0, installed when missing), against
-# SQLite only: CACHE_TEST_POSTGRES_DSN and CI are unset for the run. Slow
+# SQLite only: CACHE_TEST_POSTGRES_DSN, CACHE_TEST_MYSQL_DSN and CI are unset
+# for the run. Slow
 # (each mutant rebuilds and reruns its package's tests), so it is for
 # developers, not CI; RELIABILITY.md records its last result.
 #
@@ -26,7 +27,7 @@
 # machine. EXCLUDE='^(cached|conn|trace)\.go$' WORKERS=2 took 9 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-unset CACHE_TEST_POSTGRES_DSN CI
+unset CACHE_TEST_POSTGRES_DSN CACHE_TEST_MYSQL_DSN CI
 version=v0.6.0
 gremlins=$(go env GOPATH)/bin/gremlins
 if ! [ -x "$gremlins" ]; then
