@@ -35,18 +35,19 @@ func main() {
 	rows := flag.Int("rows", 1_000_000, "entries to load")
 	repeat := flag.Int("repeat", 5, "runs of each Stats query, alternating; the medians are printed")
 	deletes := flag.Int("deletes", 3, "runs of the bare DELETE and of ClearExpired, alternating, each on a fresh table; the medians are printed")
+	only := flag.String("db", "", "run only this database (sqlite, postgres or mysql); default: every one configured")
 	flag.Parse()
 	if *repeat < 1 || *deletes < 1 {
 		fmt.Fprintln(os.Stderr, "expiry: -repeat and -deletes must be at least 1")
 		os.Exit(2)
 	}
-	if err := run(context.Background(), *rows, *repeat, *deletes); err != nil {
+	if err := run(context.Background(), *rows, *repeat, *deletes, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "expiry:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, rows, repeat, deletes int) error {
+func run(ctx context.Context, rows, repeat, deletes int, only string) error {
 	dir, err := os.MkdirTemp("", "gormcache-expiry-")
 	if err != nil {
 		return err
@@ -68,6 +69,9 @@ func run(ctx context.Context, rows, repeat, deletes int) error {
 		fmt.Fprintf(os.Stderr, "skipping MySQL: set %s to run it\n", benchdb.MySQLEnv)
 	}
 	for _, name := range dbs {
+		if only != "" && name != only {
+			continue
+		}
 		dsn := filepath.Join(dir, "expiry.db")
 		if name == "postgres" {
 			var drop func() error
