@@ -40,7 +40,7 @@
 // innodb_flush_log_at_trx_commit=2 (scripts/mysql-test-db.sh: the log is
 // written at each commit, flushed to disk once a second), 4 goroutines per
 // process made 7.5k Increments/s at P = 1 and 5.2–5.7k/s at P = 4, where
-// the 16 connections spent 19–20 s waiting for the row's lock in the 3 s
+// the 16 connections waited 19–20 s in all for the row's lock in the 3 s
 // (Innodb_row_lock_time): more processes add waiting, not Increments. With
 // innodb_flush_log_at_trx_commit=1 (each commit waits for its fsync) the
 // same runs made 1.5k/s at P = 1 and 2.6–2.8k/s at P = 4, group commit
