@@ -184,7 +184,7 @@ func measure(ctx context.Context, name, dsn string, rows, repeat, deletes int) e
 		}
 		rawT = append(rawT, time.Since(begin))
 		if i > 0 && (st.Total != a || st.Expired != b || st.Unexpired != c || st.Forever != d) {
-			return fmt.Errorf("Stats %+v disagrees with the raw count %d %d %d %d", st, a, b, c, d)
+			return fmt.Errorf("stats %+v disagrees with the raw count %d %d %d %d", st, a, b, c, d)
 		}
 	}
 	line("raw COUNT(*)", median(rawT), 0, 0)
