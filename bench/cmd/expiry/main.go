@@ -18,7 +18,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -55,43 +54,9 @@ func run(ctx context.Context, rows, repeat, deletes int, only string) error {
 	defer os.RemoveAll(dir)
 	fmt.Printf("rows: %d (%d expired)\n\n", rows, (rows+1)/2)
 	fmt.Printf("%-9s %-22s %12s %8s %14s\n", "db", "what", "total", "batches", "longest batch")
-	dbs := []string{"sqlite"}
-	base := os.Getenv(benchdb.PostgresEnv)
-	if base != "" {
-		dbs = append(dbs, "postgres")
-	} else {
-		fmt.Fprintf(os.Stderr, "skipping PostgreSQL: set %s to run it\n", benchdb.PostgresEnv)
-	}
-	myBase := os.Getenv(benchdb.MySQLEnv)
-	if myBase != "" {
-		dbs = append(dbs, "mysql")
-	} else {
-		fmt.Fprintf(os.Stderr, "skipping MySQL: set %s to run it\n", benchdb.MySQLEnv)
-	}
-	for _, name := range dbs {
-		if only != "" && name != only {
-			continue
-		}
-		dsn := filepath.Join(dir, "expiry.db")
-		if name == "postgres" {
-			var drop func() error
-			if dsn, drop, err = benchdb.NewSchema(ctx, base, "gormcache_bench_expiry"); err != nil {
-				return err
-			}
-			defer drop() //nolint:errcheck // best effort
-		}
-		if name == "mysql" {
-			var drop func() error
-			if dsn, drop, err = benchdb.NewDatabase(ctx, myBase, "expiry"); err != nil {
-				return err
-			}
-			defer drop() //nolint:errcheck // best effort
-		}
-		if err := measure(ctx, name, dsn, rows, repeat, deletes); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-	}
-	return nil
+	return benchdb.EachDatabase(ctx, dir, "expiry", only, func(db, dsn string) error {
+		return measure(ctx, db, dsn, rows, repeat, deletes)
+	})
 }
 
 // statements records the duration of every statement gormcache runs.
