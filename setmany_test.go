@@ -2,10 +2,12 @@ package cache_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 
 	cache "github.com/gormcache/cache"
 	"github.com/gormcache/cache/internal/cachetest"
@@ -63,4 +65,34 @@ func TestSetManyAllOrNothingAcrossChunks(t *testing.T) {
 			require.Equal(t, []string{"after", "before"}, keys, "the first chunk was written in the caller's transaction")
 		})
 	}
+}
+
+// TestSetManyChunks pins where SetMany's statements end: after 500 rows,
+// or once the keys and values of a statement reach 1 MiB, whichever comes
+// first (MySQL's max_allowed_packet), and never between.
+func TestSetManyChunks(t *testing.T) {
+	each(t, func(t *testing.T, db *gorm.DB) {
+		write := func(values map[string]any) []int64 {
+			t.Helper()
+			log := &sqlLog{Interface: logger.Discard}
+			require.NoError(t, cache.SetMany(db.Session(&gorm.Session{Logger: log}), values))
+			return log.matching("INSERT INTO")
+		}
+		small := map[string]any{}
+		for i := range 1200 {
+			small[fmt.Sprintf("small:%04d", i)] = i
+		}
+		require.Equal(t, []int64{500, 500, 200}, write(small), "rows per statement")
+
+		// Three values of 400 KiB: the first two stay under 1 MiB, the
+		// third passes it and ends the statement.
+		big := map[string]any{}
+		for i := range 4 {
+			big[fmt.Sprintf("big:%d", i)] = strings.Repeat("x", 400<<10)
+		}
+		require.Equal(t, []int64{3, 1}, write(big), "rows per statement")
+		n, err := cache.Stats(db)
+		require.NoError(t, err)
+		require.EqualValues(t, 1204, n.Total)
+	})
 }
