@@ -91,8 +91,17 @@ func TestSetManyChunks(t *testing.T) {
 			big[fmt.Sprintf("big:%d", i)] = strings.Repeat("x", 400<<10)
 		}
 		require.Equal(t, []int64{3, 1}, write(big), "rows per statement")
+
+		// Two rows of exactly 1 MiB in all (keys and JSON text) end a
+		// statement.
+		exact := map[string]any{
+			"b:0": strings.Repeat("y", 1<<19-5), // 3 + 2 + (1<<19 - 5) bytes
+			"b:1": strings.Repeat("y", 1<<19-5),
+			"b:2": 1,
+		}
+		require.Equal(t, []int64{2, 1}, write(exact), "rows per statement")
 		n, err := cache.Stats(db)
 		require.NoError(t, err)
-		require.EqualValues(t, 1204, n.Total)
+		require.EqualValues(t, 1207, n.Total)
 	})
 }
