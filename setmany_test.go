@@ -13,23 +13,28 @@ import (
 	"github.com/gormcache/cache/internal/cachetest"
 )
 
-// refuseKeyTrigger makes every insert of key fail, on every database.
-func refuseKeyTrigger(t *testing.T, b cachetest.Backend, key string) {
+// refuseKeyTrigger makes every insert (event "INSERT") or delete
+// ("DELETE") of key fail, on every database.
+func refuseKeyTrigger(t *testing.T, b cachetest.Backend, event, key string) {
 	t.Helper()
+	row := "NEW"
+	if event == "DELETE" {
+		row = "OLD"
+	}
 	if b.Name == "mysql" {
-		require.NoError(t, b.DB.Exec("CREATE TRIGGER gormcache_refuse BEFORE INSERT ON cached_items FOR EACH ROW "+
-			"BEGIN IF NEW.`key` = '"+key+"' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by trigger'; END IF; END").Error)
+		require.NoError(t, b.DB.Exec("CREATE TRIGGER gormcache_refuse BEFORE "+event+" ON cached_items FOR EACH ROW "+
+			"BEGIN IF "+row+".`key` = '"+key+"' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by trigger'; END IF; END").Error)
 		return
 	}
 	if b.DB.Dialector.Name() == "postgres" { // directly or through PgBouncer
 		require.NoError(t, b.DB.Exec(`CREATE FUNCTION gormcache_refuse() RETURNS trigger LANGUAGE plpgsql AS `+
 			`$$ BEGIN RAISE EXCEPTION 'refused by trigger'; END $$`).Error)
-		require.NoError(t, b.DB.Exec(`CREATE TRIGGER gormcache_refuse BEFORE INSERT ON cached_items `+
-			`FOR EACH ROW WHEN (NEW.key = '`+key+`') EXECUTE FUNCTION gormcache_refuse()`).Error)
+		require.NoError(t, b.DB.Exec(`CREATE TRIGGER gormcache_refuse BEFORE `+event+` ON cached_items `+
+			`FOR EACH ROW WHEN (`+row+`.key = '`+key+`') EXECUTE FUNCTION gormcache_refuse()`).Error)
 		return
 	}
-	require.NoError(t, b.DB.Exec(`CREATE TRIGGER gormcache_refuse BEFORE INSERT ON cached_items `+
-		`WHEN NEW.key = '`+key+`' BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END`).Error)
+	require.NoError(t, b.DB.Exec(`CREATE TRIGGER gormcache_refuse BEFORE `+event+` ON cached_items `+
+		`WHEN `+row+`.key = '`+key+`' BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END`).Error)
 }
 
 // TestSetManyAllOrNothingAcrossChunks: SetMany writes more than one chunk
@@ -45,7 +50,7 @@ func TestSetManyAllOrNothingAcrossChunks(t *testing.T) {
 			for i := range 600 {
 				values[fmt.Sprintf("k%04d", i)] = i
 			}
-			refuseKeyTrigger(t, b, "k0599") // in the second chunk: keys go in order
+			refuseKeyTrigger(t, b, "INSERT", "k0599") // in the second chunk: keys go in order
 
 			err := cache.SetMany(b.DB, values)
 			require.ErrorContains(t, err, "refused by trigger")
@@ -104,4 +109,44 @@ func TestSetManyChunks(t *testing.T) {
 		require.NoError(t, err)
 		require.EqualValues(t, 1207, n.Total)
 	})
+}
+
+// TestDeleteManyAllOrNothingAcrossChunks: DeleteMany of 1000 keys (two
+// full chunks of 500) runs in one transaction, so a refused delete in the
+// second chunk leaves the first one's entries; GetMany of the same keys
+// reads them all, and without the trigger DeleteMany deletes them all.
+func TestDeleteManyAllOrNothingAcrossChunks(t *testing.T) {
+	t.Parallel()
+	for _, b := range cachetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			values := make(map[string]any, 1000)
+			keys := make([]string, 0, 1000)
+			for i := range 1000 {
+				k := fmt.Sprintf("k%04d", i)
+				values[k] = i
+				keys = append(keys, k)
+			}
+			require.NoError(t, cache.SetMany(b.DB, values))
+			got, err := cache.GetMany[int](b.DB, keys)
+			require.NoError(t, err)
+			require.Len(t, got, 1000)
+
+			refuseKeyTrigger(t, b, "DELETE", "k0999") // in the second chunk: keys go in order
+			n, err := cache.DeleteMany(b.DB, keys)
+			require.ErrorContains(t, err, "refused by trigger")
+			require.Zero(t, n)
+			require.EqualValues(t, 1000, countRows(t, b.DB), "the first chunk was deleted")
+
+			drop := "DROP TRIGGER gormcache_refuse"
+			if b.DB.Dialector.Name() == "postgres" {
+				drop += " ON cached_items"
+			}
+			require.NoError(t, b.DB.Exec(drop).Error)
+			n, err = cache.DeleteMany(b.DB, keys)
+			require.NoError(t, err)
+			require.EqualValues(t, 1000, n)
+			require.Zero(t, countRows(t, b.DB))
+		})
+	}
 }
