@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
@@ -197,4 +198,51 @@ func TestMySQLLatin1Database(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, value, got)
+}
+
+// TestMySQLDeadlockedSetManyRunsAgain: a SetMany whose transaction InnoDB
+// rolls back as a deadlock victim runs again whole and succeeds. Another
+// transaction, which has written more rows (so InnoDB keeps it and rolls
+// back SetMany's), holds a key of SetMany's second chunk, waits until
+// SetMany waits for it, then asks for a key of the first chunk.
+func TestMySQLDeadlockedSetManyRunsAgain(t *testing.T) {
+	db := cachetest.MySQL(t).DB
+	old, values := make(map[string]any, 600), make(map[string]any, 600)
+	for i := range 600 {
+		old[fmt.Sprintf("k%04d", i)] = "old"
+		values[fmt.Sprintf("k%04d", i)] = i // k0000 in the first chunk, k0599 in the second
+	}
+	// Every key exists: SetMany inserts no row into a gap tx has locked.
+	require.NoError(t, cache.SetMany(db, old))
+
+	tx := db.Begin()
+	require.NoError(t, tx.Error)
+	defer tx.Rollback()
+	// Heavier than SetMany's first chunk: InnoDB rolls back the lighter
+	// one. New rows only, so tx locks nothing SetMany reads.
+	filler := make(map[string]any, 3000)
+	for i := range 3000 {
+		filler[fmt.Sprintf("zfiller:%04d", i)] = i
+	}
+	require.NoError(t, cache.SetMany(tx, filler))
+	require.NoError(t, cache.Cached(tx, "k0599").Set("tx"))
+
+	done := make(chan error, 1)
+	go func() { done <- cache.SetMany(db, values) }()
+	// Wait until SetMany waits for k0599's lock, holding k0000's: its
+	// second INSERT has run for a second (a user sees its own threads).
+	require.Eventually(t, func() bool {
+		var n int64
+		require.NoError(t, db.Raw("SELECT COUNT(*) FROM information_schema.PROCESSLIST "+
+			"WHERE `INFO` LIKE 'INSERT INTO%k0599%' AND `TIME` >= 1").Scan(&n).Error)
+		return n == 1
+	}, 20*time.Second, 10*time.Millisecond)
+	// The deadlock: SetMany's transaction is rolled back, tx gets k0000.
+	require.NoError(t, cache.Cached(tx, "k0000").Set("tx"))
+	require.NoError(t, tx.Commit().Error)
+
+	require.NoError(t, <-done, "SetMany was not run again after the deadlock")
+	got, err := cache.GetMany[int](db, []string{"k0000", "k0300", "k0599"})
+	require.NoError(t, err)
+	require.Equal(t, map[string]int{"k0000": 0, "k0300": 300, "k0599": 599}, got)
 }
