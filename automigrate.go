@@ -89,6 +89,11 @@ func AutoMigrate(db *gorm.DB, opts ...MigrateOption) error {
 			}
 		}
 	}
+	for _, q := range d.TagTriggers() {
+		if err := s.Exec(q).Error; err != nil {
+			return fmt.Errorf("cache: migrate %s: %w", d.TagsTableName(), err)
+		}
+	}
 	if q := dialect.SetLogged(d.Name); o.logged && q != "" {
 		if err := s.Exec(q, clause.Table{Name: d.TableName}).Error; err != nil {
 			return fmt.Errorf("cache: migrate %s: %w", d.TableName, err)

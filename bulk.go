@@ -136,7 +136,7 @@ func SetMany(db *gorm.DB, values map[string]any, exp ...Expiration) error {
 	if err != nil {
 		return o.end(err)
 	}
-	err = inTx(o.r, len(ends) > 1 || ts != nil, func(r runner) error {
+	err = inTx(o.r, len(ends) > 1 || ts != nil && !o.r.d.SyncsTags(), func(r runner) error {
 		for c, hi := range ends {
 			lo := 0
 			if c > 0 {

@@ -221,6 +221,9 @@ func (o *op) storeTagged(id dialect.ID, b []byte, at *time.Time, now time.Time, 
 	}
 	nowArg := any(now)
 	args := []any{o.key, string(b), timeArg(at), nowArg, nowArg, ts.json}
+	if o.r.d.SyncsTags() {
+		return o.r.exec(o.r.d.Stmt(tid), args...)
+	}
 	if o.r.d.InOneStatement() {
 		n, _, err := o.queryInt(o.r.d.Stmt(tid), args...)
 		return n, err
@@ -260,7 +263,7 @@ func (o *op) incrementOnce(delta int64, at *time.Time, now time.Time) (int64, bo
 		return 0, false, errNoTags(o.r.d)
 	}
 	args := []any{o.key, delta, timeArg(at), nowArg, nowArg, ts.json}
-	if o.r.d.InOneStatement() {
+	if o.r.d.InOneStatement() || o.r.d.SyncsTags() {
 		return o.queryInt(o.r.d.Stmt(dialect.IncrementTagged), args...)
 	}
 	var (
@@ -291,6 +294,9 @@ func (o *op) incrementOnce(delta int64, at *time.Time, now time.Time) (int64, bo
 // syncTags brings the side rows of keys in line with their entries' tags,
 // on databases where the write could not.
 func syncTags(r runner, keys []string) error {
+	if r.d.SyncsTags() {
+		return nil // the database did
+	}
 	for _, id := range []dialect.ID{dialect.SyncTagsDelete, dialect.SyncTagsInsert} {
 		s, args, err := r.d.Many(id, keys, jsonKeys(keys))
 		if err != nil {

@@ -459,3 +459,59 @@ func eachTagged(t *testing.T, fn func(t *testing.T, db *gorm.DB)) {
 	t.Helper()
 	each(t, fn)
 }
+
+// A tagged rewrite replaces the key's side rows: those of the tags it lost
+// go, so retagging one entry does not grow the side table.
+func TestRetagReplacesSideRows(t *testing.T) {
+	eachTagged(t, func(t *testing.T, db *gorm.DB) {
+		require.NoError(t, cache.Cached(cache.WithTags(db, "a", "b"), "k").Set(1))
+		require.Equal(t, int64(2), sideRows(t, db))
+		for i := range 5 {
+			tag := fmt.Sprint("t", i)
+			require.NoError(t, cache.Cached(cache.WithTags(db, "b", tag), "k").Set(1))
+			require.Equal(t, int64(2), sideRows(t, db), tag)
+		}
+		require.NoError(t, cache.Cached(cache.WithTags(db, "b", "t4"), "k").Set(2)) // same tags
+		require.Equal(t, int64(2), sideRows(t, db))
+		n, err := cache.InvalidateTags(db, "t3")
+		require.NoError(t, err)
+		require.Zero(t, n)
+		n, err = cache.InvalidateTags(db, "t4")
+		require.NoError(t, err)
+		require.Equal(t, int64(1), n)
+	})
+}
+
+// AutoMigrate brings a table migrated by an earlier version up to date: on
+// SQLite, whose triggers keep the side table in line, a table without them
+// gets them, so its tagged writes are found by InvalidateTags.
+func TestAutoMigrateUpgradesTags(t *testing.T) {
+	for _, b := range cachetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			for _, table := range []string{"cached_items", "older_cache"} {
+				db := b.DB
+				if table != "cached_items" {
+					db = b.DB.Table(table)
+					require.NoError(t, cache.AutoMigrate(db))
+					t.Cleanup(func() {
+						require.NoError(t, b.DB.Migrator().DropTable(table+"_tags", table))
+					})
+				}
+				if b.DB.Dialector.Name() == "sqlite" {
+					// As an earlier version left it: no triggers.
+					for _, tr := range []string{"_tags_insert", "_tags_update"} {
+						require.NoError(t, b.DB.Exec(`DROP TRIGGER "`+table+tr+`"`).Error)
+					}
+				}
+				require.NoError(t, cache.AutoMigrate(db))
+				require.NoError(t, cache.AutoMigrate(db)) // idempotent
+				require.NoError(t, cache.Cached(cache.WithTags(db, "x"), "k1").Set(1))
+				require.NoError(t, cache.Cached(db, "k2").Set(1))
+				require.NoError(t, cache.Cached(cache.WithTags(db, "y"), "k2").Set(1))
+				n, err := cache.InvalidateTags(db, "x", "y")
+				require.NoError(t, err, table)
+				require.Equal(t, int64(2), n, table)
+			}
+		})
+	}
+}

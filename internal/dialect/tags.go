@@ -65,10 +65,55 @@ func (d *Dialect) quotedTags(q string) string {
 func (d *Dialect) HasTags() bool { return tagSQL[d.Name] != nil }
 
 // InOneStatement reports whether a tagged write keeps the side table in
-// line within its own statement (PostgreSQL's writable CTEs). Elsewhere
-// the caller runs SyncTagsDelete and SyncTagsInsert after the write, in the
-// same transaction.
+// line within its own statement (PostgreSQL's writable CTEs), which
+// returns the number of entries written as "n", and InvalidateTags is one
+// statement.
 func (d *Dialect) InOneStatement() bool { return d.Name == "postgres" }
+
+// SyncsTags reports whether the database itself keeps the side table in
+// line whenever a write changes the tags column (SQLite's triggers, see
+// TagTriggers), so a tagged write is the plain upsert. Where neither this
+// nor InOneStatement holds, the caller runs SyncTagsDelete and
+// SyncTagsInsert after the write, in the same transaction.
+func (d *Dialect) SyncsTags() bool { return d.Name == "sqlite" }
+
+// TagTriggers returns the statements that create SQLite's triggers, which
+// AutoMigrate runs every time (they create nothing that exists, so an
+// older table is upgraded). An insert with tags adds their side rows; an
+// update that changes the tags column deletes the side rows of the tags
+// the entry lost and adds those of the tags it gained. The WHEN clauses
+// keep writes without tags, and rewrites with the same tags, from running
+// anything. Inside a trigger tables are named without their schema: a
+// trigger lives in its table's schema.
+func (d *Dialect) TagTriggers() []string {
+	if !d.SyncsTags() {
+		return nil
+	}
+	schema, table, ok := strings.Cut(d.TableName, ".")
+	if !ok {
+		schema, table = "", d.TableName
+	}
+	q := func(name string) string { return `"` + name + `"` }
+	side := q(tagsName(table))
+	prefix := ""
+	if schema != "" {
+		prefix = q(schema) + "."
+	}
+	// An upsert, not INSERT OR IGNORE: the outer statement's conflict
+	// algorithm (an upsert's is ABORT) would override OR IGNORE. "WHERE
+	// true" parts the SELECT from ON CONFLICT.
+	insert := `INSERT INTO ` + side + ` ("tag", "key") SELECT "value", NEW."key" FROM json_each(NEW."tags") WHERE true ` +
+		`ON CONFLICT DO NOTHING;`
+	return []string{
+		`CREATE TRIGGER IF NOT EXISTS ` + prefix + q(tagsName(table)+"_insert") + ` AFTER INSERT ON ` + q(table) +
+			` WHEN NEW."tags" IS NOT NULL BEGIN ` + insert + ` END`,
+		`CREATE TRIGGER IF NOT EXISTS ` + prefix + q(tagsName(table)+"_update") + ` AFTER UPDATE OF "tags" ON ` + q(table) +
+			` WHEN NEW."tags" IS NOT OLD."tags" BEGIN ` +
+			`DELETE FROM ` + side + ` WHERE OLD."tags" IS NOT NULL AND "key" = OLD."key" ` +
+			`AND "tag" NOT IN (SELECT "value" FROM json_each(COALESCE(NEW."tags", '[]'))); ` +
+			insert + ` END`,
+	}
+}
 
 // ByteOrderedKeys reports whether the key column is known to sort in byte
 // order without asking the database: SQLite's BINARY collation. On
@@ -129,11 +174,9 @@ var tagSQL = map[string]map[ID]string{
 		AddTagged:       insertTaggedCols + `(?, ?, ?, ?, ?, ?)` + addTail,
 		IncrementTagged: insertTaggedCols + `(?, CAST(? AS TEXT), ?, ?, ?, ?)` + sqliteIncrement + sqliteIncrementReturning,
 		TagsOf:          `SELECT "tags" FROM "cached_items" WHERE "key" = ? AND ` + live,
-		SyncTagsDelete: `DELETE FROM "cached_items_tags" WHERE "key" IN (SELECT "value" FROM json_each(?)) ` +
-			`AND NOT EXISTS (SELECT 1 FROM "cached_items" AS "i", json_each("i"."tags") AS "j" ` +
-			`WHERE "i"."key" = "cached_items_tags"."key" AND "j"."value" = "cached_items_tags"."tag")`,
-		SyncTagsInsert: `INSERT OR IGNORE INTO "cached_items_tags" ("tag", "key") SELECT "j"."value", "i"."key" ` +
-			`FROM "cached_items" AS "i", json_each("i"."tags") AS "j" WHERE "i"."key" IN (SELECT "value" FROM json_each(?))`,
+		// Not run: the triggers of TagTriggers keep the side table in line.
+		SyncTagsDelete: `SELECT 0 AS "n"`,
+		SyncTagsInsert: `SELECT 0 AS "n"`,
 		// Candidates from the side table, checked against the tags column.
 		InvalidateTags: `DELETE FROM "cached_items" WHERE "key" IN (SELECT "key" FROM "cached_items_tags" ` +
 			`WHERE "tag" IN (SELECT "value" FROM json_each(?))) ` +
