@@ -130,9 +130,6 @@ func SetMany(db *gorm.DB, values map[string]any, exp ...Expiration) error {
 		}
 	}
 	ts, err := sessionTags(db)
-	if err == nil && ts != nil && !o.r.d.HasTags() {
-		err = errNoTags(o.r.d)
-	}
 	if err != nil {
 		return o.end(err)
 	}

@@ -174,9 +174,6 @@ func (o *op) tags() ([]string, error) {
 	if err := checkKey(o.key); err != nil {
 		return nil, err
 	}
-	if !o.r.d.HasTags() {
-		return nil, nil // no write can tag an entry there
-	}
 	rows, err := o.r.query(o.r.d.Stmt(dialect.TagsOf), o.key, clock())
 	if err != nil {
 		return nil, err
@@ -204,17 +201,8 @@ func (o *op) tags() ([]string, error) {
 	return tags, rows.Close()
 }
 
-// errNoTags is returned on a database whose dialect has no tag, prefix and
-// trim statements.
-func errNoTags(d *dialect.Dialect) error {
-	return fmt.Errorf("tags, DeletePrefix and Trim are not supported on %s", d.Name)
-}
-
 // storeTagged runs the Set or Add upsert of a tagged write.
 func (o *op) storeTagged(id dialect.ID, b []byte, at *time.Time, now time.Time, ts *tagSet) (int64, error) {
-	if !o.r.d.HasTags() {
-		return 0, errNoTags(o.r.d)
-	}
 	tid := dialect.SetTagged
 	if id == dialect.Add {
 		tid = dialect.AddTagged
@@ -258,9 +246,6 @@ func (o *op) incrementOnce(delta int64, at *time.Time, now time.Time) (int64, bo
 			return o.r.incrementByInsertID(o.r.d.Stmt(dialect.Increment), delta, o.key, delta, timeArg(at), nowArg, nowArg)
 		}
 		return o.queryInt(o.r.d.Stmt(dialect.Increment), o.key, delta, timeArg(at), nowArg, nowArg)
-	}
-	if !o.r.d.HasTags() {
-		return 0, false, errNoTags(o.r.d)
 	}
 	args := []any{o.key, delta, timeArg(at), nowArg, nowArg, ts.json}
 	if o.r.d.InOneStatement() || o.r.d.SyncsTags() {
@@ -333,9 +318,6 @@ func (o *op) invalidate(tags []string) (int64, error) {
 	if err != nil || len(list) == 0 {
 		return 0, err
 	}
-	if !o.r.d.HasTags() {
-		return 0, errNoTags(o.r.d)
-	}
 	var total int64
 	err = inTx(o.r, len(list) > chunkSize || !o.r.d.InOneStatement(), func(r runner) error {
 		for lo := 0; lo < len(list); lo += chunkSize {
@@ -389,10 +371,7 @@ func DeletePrefix(db *gorm.DB, prefix string) (int64, error) {
 	o, err := start(db, "cache.delete_prefix", "delete prefix", prefix, true)
 	var n int64
 	if err == nil {
-		if err = checkKey(prefix); err == nil && !o.r.d.HasTags() {
-			err = errNoTags(o.r.d)
-		}
-		if err == nil {
+		if err = checkKey(prefix); err == nil {
 			id := dialect.DeletePrefix
 			if !o.r.d.ByteOrderedKeys() {
 				var ordered int64

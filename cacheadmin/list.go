@@ -31,20 +31,20 @@ type tab struct {
 
 // listData is the data of the list page.
 type listData struct {
-	Stats    cache.Statistics
-	Tabs     []tab
+	Stats cache.Statistics
+	Tabs  []tab
 	// ValueBytes and DiskBytes are the totals of cache.Measure, formatted;
 	// DiskBytes is "" when the database does not tell it, DiskOf says
 	// what it measures ("table" or "database").
 	ValueBytes, DiskBytes, DiskOf string
-	Status   cache.Status // current filter, "all" when none
-	Query    string       // key search
-	Tag      string       // tag filter
-	Rows     []rowView
-	NextURL  string // older entries, "" on the last page
-	FirstURL string // the newest entries, "" on the first page
-	ClearURL string // the list without the search
-	Back     listState
+	Status                        cache.Status // current filter, "all" when none
+	Query                         string       // key search
+	Tag                           string       // tag filter
+	Rows                          []rowView
+	NextURL                       string // older entries, "" on the last page
+	FirstURL                      string // the newest entries, "" on the first page
+	ClearURL                      string // the list without the search
+	Back                          listState
 }
 
 // listState is the filter and search of a list page, which the write

@@ -352,9 +352,6 @@ func build(name string, dollar, prepare bool, clearBatch int, own map[ID]string)
 		if !ok {
 			q, ok = fetchSQL(name, id)
 		}
-		if !ok && id >= SetTagged && id <= TagsSweep && tagSQL[name] == nil {
-			continue // a database without the tag statements: see HasTags
-		}
 		if !ok {
 			panic("dialect: no SQL for statement " + strconv.Itoa(int(id)) + " on " + name)
 		}

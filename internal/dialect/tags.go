@@ -59,11 +59,6 @@ func (d *Dialect) quotedTags(q string) string {
 	return q + strings.ReplaceAll(d.TagsTableName(), ".", q+"."+q) + q
 }
 
-// HasTags reports whether d's database has the statements of tags,
-// DeletePrefix and Trim. A database added without them still builds; the
-// root package refuses those operations there.
-func (d *Dialect) HasTags() bool { return tagSQL[d.Name] != nil }
-
 // InOneStatement reports whether a tagged write keeps the side table in
 // line within its own statement (PostgreSQL's writable CTEs), which
 // returns the number of entries written as "n", and InvalidateTags is one
@@ -121,14 +116,10 @@ func (d *Dialect) TagTriggers() []string {
 func (d *Dialect) ByteOrderedKeys() bool { return d.Name != "postgres" }
 
 // TagMigrations returns the statements that create the side table, which
-// AutoMigrate runs when the table does not exist yet; none on a database
-// without tag statements. Its primary key (key, tag) serves the tagged
-// writes, which replace one key's rows; the unique (tag, key) index serves
-// InvalidateTags.
+// AutoMigrate runs when the table does not exist yet. Its primary key
+// (key, tag) serves the tagged writes, which replace one key's rows; the
+// unique (tag, key) index serves InvalidateTags.
 func (d *Dialect) TagMigrations(unlogged bool) []string {
-	if !d.HasTags() {
-		return nil
-	}
 	if d.InsertID {
 		// Columns copied from the key column, which AutoMigrate has given
 		// its binary NO PAD collation by now: tags are case-sensitive, and
