@@ -333,6 +333,12 @@ func (o *op) invalidate(tags []string) (int64, error) {
 				continue
 			}
 			tags := list[lo:min(lo+chunkSize, len(list))]
+			if r.d.SideByTag() {
+				s, args, _ := r.d.Many(dialect.InvalidateTagsFirst, tags, func() (string, error) { return chunk, nil })
+				if _, err := r.exec(s, args...); err != nil {
+					return err
+				}
+			}
 			s, args, _ := r.d.Many(dialect.InvalidateTags, tags, func() (string, error) { return chunk, nil })
 			if !r.d.ListKeys() {
 				args = append(args, chunk) // the JSON array twice

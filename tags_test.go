@@ -484,7 +484,9 @@ func TestRetagReplacesSideRows(t *testing.T) {
 
 // AutoMigrate brings a table migrated by an earlier version up to date: on
 // SQLite, whose triggers keep the side table in line, a table without them
-// gets them, so its tagged writes are found by InvalidateTags.
+// gets them, so its tagged writes are found by InvalidateTags. A side table
+// of the earlier layout (rowid, indexed by key and by tag) is kept and
+// serves.
 func TestAutoMigrateUpgradesTags(t *testing.T) {
 	for _, b := range cachetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
@@ -492,6 +494,10 @@ func TestAutoMigrateUpgradesTags(t *testing.T) {
 				db := b.DB
 				if table != "cached_items" {
 					db = b.DB.Table(table)
+					if b.DB.Dialector.Name() == "sqlite" {
+						require.NoError(t, b.DB.Exec(`CREATE TABLE "older_cache_tags" ("key" varchar(255) NOT NULL, `+
+							`"tag" varchar(255) NOT NULL, PRIMARY KEY ("key", "tag"), UNIQUE ("tag", "key"))`).Error)
+					}
 					require.NoError(t, cache.AutoMigrate(db))
 					t.Cleanup(func() {
 						require.NoError(t, b.DB.Migrator().DropTable(table+"_tags", table))
@@ -508,9 +514,20 @@ func TestAutoMigrateUpgradesTags(t *testing.T) {
 				require.NoError(t, cache.Cached(cache.WithTags(db, "x"), "k1").Set(1))
 				require.NoError(t, cache.Cached(db, "k2").Set(1))
 				require.NoError(t, cache.Cached(cache.WithTags(db, "y"), "k2").Set(1))
+				require.NoError(t, cache.Cached(cache.WithTags(db, "x", "z"), "k3").Set(1))
+				require.NoError(t, cache.Cached(cache.WithTags(db, "z"), "k3").Set(1)) // loses x
 				n, err := cache.InvalidateTags(db, "x", "y")
 				require.NoError(t, err, table)
 				require.Equal(t, int64(2), n, table)
+				var side int64
+				require.NoError(t, b.DB.Table(table+"_tags").Count(&side).Error)
+				require.Equal(t, int64(1), side, "k3's z alone")
+				_, err = cache.Trim(db, cache.Limits{})
+				require.NoError(t, err)
+				require.True(t, exists(t, db, "k3"))
+				n, err = cache.InvalidateTags(db, "z")
+				require.NoError(t, err, table)
+				require.Equal(t, int64(1), n, table)
 			}
 		})
 	}

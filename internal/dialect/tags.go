@@ -12,9 +12,9 @@ import (
 // NULL) costs nothing more than before. The side table <table>_tags holds
 // one (key, tag) row per tag of a tagged write, indexed by tag: it is how
 // InvalidateTags finds candidates, which it then checks against the column.
-// A side row may outlive its tag (the entry was rewritten without tags or
-// deleted); such rows are harmless, and tagged rewrites, InvalidateTags and
-// Trim delete them.
+// A side row may outlive its tag (the entry was deleted, or, except on
+// SQLite, rewritten without tags); such rows are harmless, and tagged
+// rewrites, InvalidateTags and Trim delete them.
 
 // quotedTagsTable is how the statements name the side table; onTable
 // replaces it with the side table of another cache table.
@@ -37,12 +37,16 @@ const tagsSuffix = "_tags"
 // name too long to take the suffix within MaxIdentifier is cut and made
 // unique with a checksum, as PostgreSQL would otherwise cut it silently (and
 // a 63-byte table's side table would be the table itself).
-func tagsName(name string) string {
-	if len(name)+len(tagsSuffix) <= MaxIdentifier {
-		return name + tagsSuffix
+func tagsName(name string) string { return suffixed(name, tagsSuffix) }
+
+// suffixed returns name with suffix, cut and made unique with a checksum
+// when longer than MaxIdentifier.
+func suffixed(name, suffix string) string {
+	if len(name)+len(suffix) <= MaxIdentifier {
+		return name + suffix
 	}
-	keep := MaxIdentifier - len(tagsSuffix) - 9
-	return fmt.Sprintf("%s_%08x%s", name[:keep], crc32.ChecksumIEEE([]byte(name)), tagsSuffix)
+	keep := MaxIdentifier - len(suffix) - 9
+	return fmt.Sprintf("%s_%08x%s", name[:keep], crc32.ChecksumIEEE([]byte(name)), suffix)
 }
 
 // TagsTableName returns the side table's name, unquoted, schema-qualified
@@ -69,8 +73,16 @@ func (d *Dialect) InOneStatement() bool { return d.Name == "postgres" }
 // line whenever a write changes the tags column (SQLite's triggers, see
 // TagTriggers), so a tagged write is the plain upsert. Where neither this
 // nor InOneStatement holds, the caller runs SyncTagsDelete and
-// SyncTagsInsert after the write, in the same transaction.
+// SyncTagsInsert after the write, in the same transaction. (MySQL has no
+// such triggers: with a trigger on the table, MariaDB reports the row's id
+// instead of LAST_INSERT_ID(expr) in the OK packet, which Increment, Add
+// and Touch read.)
 func (d *Dialect) SyncsTags() bool { return d.Name == "sqlite" }
+
+// SideByTag reports whether the side table is keyed by (tag, key) alone
+// (SQLite), so that its rows are found by key only through an entry's
+// tags: InvalidateTags then runs InvalidateTagsFirst before it.
+func (d *Dialect) SideByTag() bool { return d.Name == "sqlite" }
 
 // TagTriggers returns the statements that create SQLite's triggers, which
 // AutoMigrate runs every time (they create nothing that exists, so an
@@ -78,12 +90,13 @@ func (d *Dialect) SyncsTags() bool { return d.Name == "sqlite" }
 // update that changes the tags column deletes the side rows of the tags
 // the entry lost and adds those of the tags it gained. The WHEN clauses
 // keep writes without tags, and rewrites with the same tags, from running
-// anything. Inside a trigger tables are named without their schema: a
-// trigger lives in its table's schema.
+// anything.
 func (d *Dialect) TagTriggers() []string {
 	if !d.SyncsTags() {
 		return nil
 	}
+	// Inside a trigger tables are named without their schema: a trigger
+	// lives in its table's schema.
 	schema, table, ok := strings.Cut(d.TableName, ".")
 	if !ok {
 		schema, table = "", d.TableName
@@ -100,15 +113,21 @@ func (d *Dialect) TagTriggers() []string {
 	insert := `INSERT INTO ` + side + ` ("tag", "key") SELECT "value", NEW."key" FROM json_each(NEW."tags") WHERE true ` +
 		`ON CONFLICT DO NOTHING;`
 	return []string{
-		`CREATE TRIGGER IF NOT EXISTS ` + prefix + q(tagsName(table)+"_insert") + ` AFTER INSERT ON ` + q(table) +
+		`CREATE TRIGGER IF NOT EXISTS ` + prefix + q(suffixed(table, insertTrigger)) + ` AFTER INSERT ON ` + q(table) +
 			` WHEN NEW."tags" IS NOT NULL BEGIN ` + insert + ` END`,
-		`CREATE TRIGGER IF NOT EXISTS ` + prefix + q(tagsName(table)+"_update") + ` AFTER UPDATE OF "tags" ON ` + q(table) +
+		`CREATE TRIGGER IF NOT EXISTS ` + prefix + q(suffixed(table, updateTrigger)) + ` AFTER UPDATE OF "tags" ON ` + q(table) +
 			` WHEN NEW."tags" IS NOT OLD."tags" BEGIN ` +
-			`DELETE FROM ` + side + ` WHERE OLD."tags" IS NOT NULL AND "key" = OLD."key" ` +
+			`DELETE FROM ` + side + ` WHERE "tag" IN (SELECT "value" FROM json_each(OLD."tags")) AND "key" = OLD."key" ` +
 			`AND "tag" NOT IN (SELECT "value" FROM json_each(COALESCE(NEW."tags", '[]'))); ` +
 			insert + ` END`,
 	}
 }
+
+// The triggers' names: the table's name with these.
+const (
+	insertTrigger = "_tags_insert"
+	updateTrigger = "_tags_update"
+)
 
 // ByteOrderedKeys reports whether the key column is known to sort in byte
 // order without asking the database: SQLite's BINARY collation. On
@@ -116,10 +135,18 @@ func (d *Dialect) TagTriggers() []string {
 func (d *Dialect) ByteOrderedKeys() bool { return d.Name != "postgres" }
 
 // TagMigrations returns the statements that create the side table, which
-// AutoMigrate runs when the table does not exist yet. Its primary key
-// (key, tag) serves the tagged writes, which replace one key's rows; the
-// unique (tag, key) index serves InvalidateTags.
+// AutoMigrate runs when the table does not exist yet. Except on SQLite, its
+// primary key (key, tag) serves the tagged writes, which replace one key's
+// rows; the unique (tag, key) index serves InvalidateTags.
 func (d *Dialect) TagMigrations(unlogged bool) []string {
+	if d.SideByTag() {
+		// Without rowid, the primary key (tag, key) is the table: a
+		// tagged write adds one row to one b-tree per tag, which halves its
+		// cost next to a rowid table with two indexes. Rows are found by
+		// key through the entry's tags (the triggers, InvalidateTagsFirst).
+		return []string{d.onTable(`CREATE TABLE IF NOT EXISTS "cached_items_tags" (` +
+			`"tag" varchar(255) NOT NULL, "key" varchar(255) NOT NULL, PRIMARY KEY ("tag", "key")) WITHOUT ROWID`)}
+	}
 	if d.InsertID {
 		// Columns copied from the key column, which AutoMigrate has given
 		// its binary NO PAD collation by now: tags are case-sensitive, and
@@ -168,15 +195,21 @@ var tagSQL = map[string]map[ID]string{
 		// Not run: the triggers of TagTriggers keep the side table in line.
 		SyncTagsDelete: `SELECT 0 AS "n"`,
 		SyncTagsInsert: `SELECT 0 AS "n"`,
+		// Run before InvalidateTags in its transaction: the side rows of the
+		// other tags of the entries it will delete, found through their
+		// tags column (the side table has no index by key).
+		InvalidateTagsFirst: `WITH "p" AS (SELECT "value" AS "tag" FROM json_each(?)) ` +
+			`DELETE FROM "cached_items_tags" WHERE ("tag", "key") IN (SELECT "j"."value", "i"."key" FROM "cached_items_tags" AS "s" ` +
+			`JOIN "cached_items" AS "i" ON "i"."key" = "s"."key", json_each("i"."tags") AS "j" ` +
+			`WHERE "s"."tag" IN (SELECT "tag" FROM "p") AND "j"."value" NOT IN (SELECT "tag" FROM "p") ` +
+			`AND EXISTS (SELECT 1 FROM json_each("i"."tags") AS "c" WHERE "c"."value" = "s"."tag"))`,
 		// Candidates from the side table, checked against the tags column.
 		InvalidateTags: `DELETE FROM "cached_items" WHERE "key" IN (SELECT "key" FROM "cached_items_tags" ` +
 			`WHERE "tag" IN (SELECT "value" FROM json_each(?))) ` +
 			`AND EXISTS (SELECT 1 FROM json_each("cached_items"."tags") AS "j" WHERE "j"."value" IN (SELECT "value" FROM json_each(?)))`,
 		// Run after InvalidateTags in its transaction: the side rows of the
-		// keys that had the tags, whose entries are gone or no longer
-		// carry them.
-		InvalidateTagsSweep: `DELETE FROM "cached_items_tags" WHERE "key" IN (SELECT "key" FROM "cached_items_tags" ` +
-			`WHERE "tag" IN (SELECT "value" FROM json_each(?))) ` +
+		// tags whose entries are gone or no longer carry them.
+		InvalidateTagsSweep: `DELETE FROM "cached_items_tags" WHERE "tag" IN (SELECT "value" FROM json_each(?)) ` +
 			`AND NOT EXISTS (SELECT 1 FROM "cached_items" AS "i", json_each("i"."tags") AS "j" ` +
 			`WHERE "i"."key" = "cached_items_tags"."key" AND "j"."value" = "cached_items_tags"."tag")`,
 		// BINARY collation compares bytes: a range scan of the key index.
@@ -187,7 +220,7 @@ var tagSQL = map[string]map[ID]string{
 		TrimCutoffCount:  trimCutoffCount,
 		TrimNextID:       trimNextID,
 		TrimBatch:        fmt.Sprintf(trimBatch, "?"),
-		TagsSweep: `DELETE FROM "cached_items_tags" WHERE "rowid" IN (SELECT "t"."rowid" FROM "cached_items_tags" AS "t" ` +
+		TagsSweep: `DELETE FROM "cached_items_tags" WHERE ("tag", "key") IN (SELECT "t"."tag", "t"."key" FROM "cached_items_tags" AS "t" ` +
 			`WHERE NOT EXISTS (SELECT 1 FROM "cached_items" AS "i" WHERE "i"."key" = "t"."key" AND ` + sqliteCarries + `) LIMIT ?)`,
 	},
 	"postgres": {
@@ -211,6 +244,7 @@ var tagSQL = map[string]map[ID]string{
 			`"dt" AS (DELETE FROM "cached_items_tags" WHERE "key" = ANY(ARRAY(SELECT "key" FROM "del"))) ` +
 			`SELECT COUNT(*) AS "n" FROM "del"`,
 		// Not needed: InvalidateTags deletes the side rows itself.
+		InvalidateTagsFirst: `SELECT 0 AS "n"`,
 		InvalidateTagsSweep: `SELECT 0 AS "n"`,
 		// For a key column in a byte-ordered collation: a range scan of the
 		// key index.
