@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -42,17 +43,22 @@ func ClearExpired(db *gorm.DB) (int64, error) {
 func clearExpired(r runner, now time.Time) (int64, error) {
 	var total int64
 	if bound, del, ok := r.d.ClearRange(); ok {
-		// Before any time MySQL's DATETIME holds.
-		after := time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+		// Before any row: no time MySQL's DATETIME holds is earlier.
+		after := rowAt{at: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)}
+		// The last expired time DATETIME(6) holds: expires_at < now is
+		// expires_at <= last. A bound with more digits than the column
+		// keeps MariaDB from ending its index range there (it scanned
+		// every live row after the expired ones).
+		last := now.Add(-time.Nanosecond).Truncate(time.Microsecond)
 		for {
-			upTo, found, err := clearBound(r, &bound, after, now)
+			upTo, found, err := clearBound(r, &bound, after, last)
 			if err != nil {
 				return total, err
 			}
 			if !found { // the rest fits in one batch
-				upTo = now.Add(-time.Microsecond)
+				upTo = rowAt{at: last, id: math.MaxInt64}
 			}
-			n, err := r.exec(&del, after, upTo, now)
+			n, err := r.exec(&del, after.at, after.at, after.id, upTo.at, upTo.at, upTo.id, now, r.d.ClearBatch)
 			total += n
 			if err != nil || !found {
 				return total, err
@@ -70,23 +76,34 @@ func clearExpired(r runner, now time.Time) (int64, error) {
 	}
 }
 
-// clearBound returns the expiry of the last row of the next batch after
-// after, and false when fewer rows than a batch remain.
-func clearBound(r runner, s *dialect.Stmt, after, now time.Time) (time.Time, bool, error) {
-	rows, err := r.query(s, after, now, r.d.ClearBatch-1)
+// rowAt is a row's place in the order of the expires_at index.
+type rowAt struct {
+	at time.Time
+	id int64
+}
+
+// clearBound returns the place of the last row of the next batch after
+// after, among rows expiring at last or before, and false when fewer rows
+// than a batch remain.
+func clearBound(r runner, s *dialect.Stmt, after rowAt, last time.Time) (rowAt, bool, error) {
+	rows, err := r.query(s, after.at, after.at, after.id, last, r.d.ClearBatch-1)
 	if err != nil {
-		return time.Time{}, false, err
+		return rowAt{}, false, err
 	}
 	defer rows.Close()
-	var t time.Time
+	var p rowAt
+	var at any // a time.Time, or text when read through GORM
 	found := rows.Next()
 	if found {
-		err = rows.Scan(&t)
+		err = rows.Scan(&at, &p.id)
+	}
+	if err == nil && found {
+		p.at, err = scanTime(at)
 	}
 	if err == nil {
 		err = finish(&rows)
 	}
-	return t.UTC(), found, err
+	return p, found, err
 }
 
 // RunClearExpired calls ClearExpired at once and then every interval, until

@@ -9,9 +9,11 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+	"gorm.io/gorm/logger"
 
 	cache "github.com/gormcache/cache"
 	"github.com/gormcache/cache/internal/cachetest"
+	"github.com/gormcache/cache/internal/dialect"
 )
 
 // fill stores n entries under prefix with the given expiry.
@@ -64,6 +66,29 @@ func TestClearExpired(t *testing.T) {
 		n, err = cache.ClearExpired(db)
 		require.NoError(t, err)
 		require.Zero(t, n)
+	})
+}
+
+// Entries written by one SetMany share one expiry; ClearExpired still
+// deletes them a batch at a time (on MySQL the batches follow the
+// expires_at index with the id breaking ties).
+func TestClearExpiredSplitsOneExpiry(t *testing.T) {
+	each(t, func(t *testing.T, db *gorm.DB) {
+		d, err := dialect.For(db.Dialector.Name())
+		require.NoError(t, err)
+		n := 2*d.ClearBatch + 7
+		fill(t, db, "expired", n, cache.In(-time.Minute))
+		fill(t, db, "live", 3, cache.In(time.Hour))
+		lg := &batchLogger{Interface: logger.Discard}
+		got, err := cache.ClearExpired(db.Session(&gorm.Session{Logger: lg}))
+		require.NoError(t, err)
+		require.EqualValues(t, n, got)
+		require.EqualValues(t, 3, countRows(t, db))
+		lg.mu.Lock()
+		defer lg.mu.Unlock()
+		require.Equal(t, int64(n), lg.rows, "the logger saw every batch")
+		require.LessOrEqual(t, lg.maxRows, int64(d.ClearBatch), "a batch deleted more than %d rows", d.ClearBatch)
+		require.GreaterOrEqual(t, lg.batches, 3)
 	})
 }
 

@@ -9,9 +9,10 @@
 #   bench/run.sh                       # everything: about 40 minutes
 #   ROUNDS=2 BENCH='Ops/sqlite' EXPIRY_ROWS=100000 bench/run.sh   # a quick look
 #
-# LOAD=0 skips cmd/load (the multi-process load runs: about 8 minutes at the
+# LOAD=0 skips cmd/load (the multi-process load runs: about 10 minutes at the
 # default LOAD_DURATION=5s and LOAD_PROCS=1,2,4,8 over SQLite with README's
-# recommended settings, three PostgreSQL setups and Redis).
+# recommended settings, three PostgreSQL setups, MySQL and Redis, each
+# skipped with a message as below when its DSN or redis-server is missing).
 #
 # OUT names the report (default: BENCHMARKS.md); KEEP_ROUNDS=file keeps
 # the raw output of every round, for benchstat or a second look.

@@ -21,7 +21,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -38,18 +37,19 @@ func main() {
 	rows := flag.Int("rows", 1_000_000, "entries to load")
 	repeat := flag.Int("repeat", 9, "runs of InvalidateTags, DeletePrefix and their DeleteMany, alternating; the medians are printed")
 	deletes := flag.Int("deletes", 3, "runs of the bare DELETE and of Trim, alternating, each on a fresh table; the medians are printed")
+	only := flag.String("db", "", "run only this database (sqlite, postgres or mysql); default: every one configured")
 	flag.Parse()
 	if *repeat < 1 || *deletes < 1 || *rows < 100_000 {
 		fmt.Fprintln(os.Stderr, "invalidation: -repeat and -deletes must be at least 1, -rows at least 100000")
 		os.Exit(2)
 	}
-	if err := run(context.Background(), *rows, *repeat, *deletes); err != nil {
+	if err := run(context.Background(), *rows, *repeat, *deletes, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "invalidation:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, rows, repeat, deletes int) error {
+func run(ctx context.Context, rows, repeat, deletes int, only string) error {
 	dir, err := os.MkdirTemp("", "gormcache-invalidation-")
 	if err != nil {
 		return err
@@ -57,40 +57,9 @@ func run(ctx context.Context, rows, repeat, deletes int) error {
 	defer os.RemoveAll(dir)
 	fmt.Printf("rows: %d\n\n", rows)
 	fmt.Printf("%-9s %-28s %12s %8s %14s\n", "db", "what", "total", "batches", "longest batch")
-	dbs := []string{"sqlite"}
-	base := os.Getenv(benchdb.PostgresEnv)
-	if base != "" {
-		dbs = append(dbs, "postgres")
-	} else {
-		fmt.Fprintf(os.Stderr, "skipping PostgreSQL: set %s to run it\n", benchdb.PostgresEnv)
-	}
-	myBase := os.Getenv(benchdb.MySQLEnv)
-	if myBase != "" {
-		dbs = append(dbs, "mysql")
-	} else {
-		fmt.Fprintf(os.Stderr, "skipping MySQL: set %s to run it\n", benchdb.MySQLEnv)
-	}
-	for _, name := range dbs {
-		dsn := filepath.Join(dir, "invalidation.db")
-		if name == "postgres" {
-			var drop func() error
-			if dsn, drop, err = benchdb.NewSchema(ctx, base, "gormcache_bench_invalidation"); err != nil {
-				return err
-			}
-			defer drop() //nolint:errcheck // best effort
-		}
-		if name == "mysql" {
-			var drop func() error
-			if dsn, drop, err = benchdb.NewDatabase(ctx, myBase, "invalidation"); err != nil {
-				return err
-			}
-			defer drop() //nolint:errcheck // best effort
-		}
-		if err := measure(ctx, name, dsn, rows, repeat, deletes); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-	}
-	return nil
+	return benchdb.EachDatabase(ctx, dir, "invalidation", only, func(db, dsn string) error {
+		return measure(ctx, db, dsn, rows, repeat, deletes)
+	})
 }
 
 // statements records the duration of every statement gormcache runs.

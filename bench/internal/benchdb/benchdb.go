@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -350,3 +351,51 @@ func Settle(ctx context.Context, db *sql.DB, pg bool, table string) error {
 }
 
 var checkpointWarning sync.Once
+
+// EachDatabase calls fn with the name and DSN of every database the
+// environment configures, in order: SQLite (a file in dir), PostgreSQL (a
+// schema of its own) and MySQL (a database of its own), each dropped after
+// fn returns. A database whose variable is unset is skipped with a message
+// on stderr; only, when not empty, keeps just the database of that name.
+// name prefixes the PostgreSQL schema and MySQL database (a command's
+// name).
+func EachDatabase(ctx context.Context, dir, name, only string, fn func(db, dsn string) error) error {
+	run := func(db, dsn string, drop func() error) error {
+		if drop != nil {
+			defer drop() //nolint:errcheck // best effort
+		}
+		if err := fn(db, dsn); err != nil {
+			return fmt.Errorf("%s: %w", db, err)
+		}
+		return nil
+	}
+	want := func(db string) bool { return only == "" || only == db }
+	if want("sqlite") {
+		if err := run("sqlite", filepath.Join(dir, name+".db"), nil); err != nil {
+			return err
+		}
+	}
+	if base := os.Getenv(PostgresEnv); base == "" {
+		fmt.Fprintf(os.Stderr, "skipping PostgreSQL: set %s to run it\n", PostgresEnv)
+	} else if want("postgres") {
+		dsn, drop, err := NewSchema(ctx, base, "gormcache_bench_"+name)
+		if err != nil {
+			return err
+		}
+		if err := run("postgres", dsn, drop); err != nil {
+			return err
+		}
+	}
+	if base := os.Getenv(MySQLEnv); base == "" {
+		fmt.Fprintf(os.Stderr, "skipping MySQL: set %s to run it\n", MySQLEnv)
+	} else if want("mysql") {
+		dsn, drop, err := NewDatabase(ctx, base, name)
+		if err != nil {
+			return err
+		}
+		if err := run("mysql", dsn, drop); err != nil {
+			return err
+		}
+	}
+	return nil
+}
