@@ -84,49 +84,55 @@ func (d *Dialect) SyncsTags() bool { return d.Name == "sqlite" }
 // tags: InvalidateTags then runs InvalidateTagsFirst before it.
 func (d *Dialect) SideByTag() bool { return d.Name == "sqlite" }
 
-// TagTriggers returns the statements that create SQLite's triggers, which
-// AutoMigrate runs every time (they create nothing that exists, so an
-// older table is upgraded). An insert with tags adds their side rows; an
-// update that changes the tags column deletes the side rows of the tags
-// the entry lost and adds those of the tags it gained. The WHEN clauses
-// keep writes without tags, and rewrites with the same tags, from running
-// anything.
-func (d *Dialect) TagTriggers() []string {
+// TagTriggers returns the statements that create SQLite's triggers, and a
+// query, with its arguments, that counts those that exist: AutoMigrate
+// creates them unless all exist, so an older table is upgraded. An insert
+// with tags adds their side rows; an update that changes the tags column
+// deletes the side rows of the tags the entry lost and adds those of the
+// tags it gained. The WHEN clauses keep writes without tags, and rewrites
+// with the same tags, from running anything.
+func (d *Dialect) TagTriggers() (creates []string, count string, args []any) {
 	if !d.SyncsTags() {
-		return nil
+		return nil, "", nil
 	}
 	// Inside a trigger tables are named without their schema: a trigger
 	// lives in its table's schema.
 	schema, table, ok := strings.Cut(d.TableName, ".")
 	if !ok {
-		schema, table = "", d.TableName
+		schema, table = "main", d.TableName
 	}
-	q := func(name string) string { return `"` + name + `"` }
-	side := q(tagsName(table))
-	prefix := ""
-	if schema != "" {
-		prefix = q(schema) + "."
-	}
-	// An upsert, not INSERT OR IGNORE: the outer statement's conflict
-	// algorithm (an upsert's is ABORT) would override OR IGNORE. "WHERE
-	// true" parts the SELECT from ON CONFLICT.
-	insert := `INSERT INTO ` + side + ` ("tag", "key") SELECT "value", NEW."key" FROM json_each(NEW."tags") WHERE true ` +
-		`ON CONFLICT DO NOTHING;`
-	return []string{
-		`CREATE TRIGGER IF NOT EXISTS ` + prefix + q(suffixed(table, insertTrigger)) + ` AFTER INSERT ON ` + q(table) +
-			` WHEN NEW."tags" IS NOT NULL BEGIN ` + insert + ` END`,
-		`CREATE TRIGGER IF NOT EXISTS ` + prefix + q(suffixed(table, updateTrigger)) + ` AFTER UPDATE OF "tags" ON ` + q(table) +
-			` WHEN NEW."tags" IS NOT OLD."tags" BEGIN ` +
-			`DELETE FROM ` + side + ` WHERE "tag" IN (SELECT "value" FROM json_each(OLD."tags")) AND "key" = OLD."key" ` +
-			`AND "tag" NOT IN (SELECT "value" FROM json_each(COALESCE(NEW."tags", '[]'))); ` +
-			insert + ` END`,
-	}
+	ins, upd := suffixed(table, insertTrigger), suffixed(table, updateTrigger)
+	quote := func(name string) string { return `"` + name + `"` }
+	r := strings.NewReplacer(
+		`"cached_items_tags_insert"`, quote(schema)+"."+quote(ins),
+		`"cached_items_tags_update"`, quote(schema)+"."+quote(upd),
+		quotedTagsTable, quote(tagsName(table)),
+		quotedTable, quote(table),
+		`"main"."sqlite_master"`, quote(schema)+`."sqlite_master"`)
+	return []string{r.Replace(sqliteInsertTrigger), r.Replace(sqliteUpdateTrigger)},
+		r.Replace(`SELECT COUNT(*) FROM "main"."sqlite_master" WHERE "type" = 'trigger' AND "name" IN (?, ?)`), []any{ins, upd}
 }
 
 // The triggers' names: the table's name with these.
 const (
 	insertTrigger = "_tags_insert"
 	updateTrigger = "_tags_update"
+)
+
+// SQLite's triggers, for cached_items (TagTriggers names another table's).
+// The insert is an upsert, not INSERT OR IGNORE: the outer statement's
+// conflict algorithm (an upsert's is ABORT) would override OR IGNORE.
+// "WHERE true" parts the SELECT from ON CONFLICT.
+const (
+	sqliteTagsInsert = `INSERT INTO "cached_items_tags" ("tag", "key") SELECT "value", NEW."key" FROM json_each(NEW."tags") WHERE true ` +
+		`ON CONFLICT DO NOTHING;`
+	sqliteInsertTrigger = `CREATE TRIGGER IF NOT EXISTS "cached_items_tags_insert" AFTER INSERT ON "cached_items" ` +
+		`WHEN NEW."tags" IS NOT NULL BEGIN ` + sqliteTagsInsert + ` END`
+	sqliteUpdateTrigger = `CREATE TRIGGER IF NOT EXISTS "cached_items_tags_update" AFTER UPDATE OF "tags" ON "cached_items" ` +
+		`WHEN NEW."tags" IS NOT OLD."tags" BEGIN ` +
+		`DELETE FROM "cached_items_tags" WHERE "tag" IN (SELECT "value" FROM json_each(OLD."tags")) AND "key" = OLD."key" ` +
+		`AND "tag" NOT IN (SELECT "value" FROM json_each(COALESCE(NEW."tags", '[]'))); ` +
+		sqliteTagsInsert + ` END`
 )
 
 // ByteOrderedKeys reports whether the key column is known to sort in byte
