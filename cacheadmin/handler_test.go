@@ -153,7 +153,7 @@ func TestListAndStatusFilters(t *testing.T) {
 		require.Positive(t, m.ValueBytes)
 		require.Contains(t, body, `Values: <span class="bytes">`+humanSize(m.ValueBytes)+`</span>`)
 		if m.DiskBytes >= 0 {
-			require.Contains(t, body, ` · on disk (`+m.DiskOf+`): <span class="bytes">`)
+			require.Contains(t, body, ` · disk (`+m.DiskOf+`): <span class="bytes">`)
 		}
 
 		_, body = get(t, h, "/?status=expired")
