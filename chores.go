@@ -21,8 +21,9 @@ import (
 // batches, each its own statement, so that writers wait at most one batch:
 // 1000 rows on SQLite, whose write lock a batch holds; 10,000 on
 // PostgreSQL, where only the deleted rows are locked and every commit waits
-// for a WAL flush; 5000 on MySQL, each a range of the expires_at index that starts where the
-// last one ended. It stops between batches when db's context is done.
+// for a WAL flush; 2500 on MySQL, each a range of the expires_at index
+// that starts where the last one ended (InnoDB locks every row it deletes
+// until the commit). It stops between batches when db's context is done.
 func ClearExpired(db *gorm.DB) (int64, error) {
 	o, err := start(db, "cache.clear_expired", "clear expired", "", false)
 	var total int64

@@ -1,12 +1,16 @@
 package cache_test
 
 import (
+	"context"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/uptrace/opentelemetry-go-extra/otelgorm"
 	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 
 	cache "github.com/gormcache/cache"
 	"github.com/gormcache/cache/internal/cachetest"
@@ -57,4 +61,37 @@ func countRows(t *testing.T, db *gorm.DB) int64 {
 func sameTime(t *testing.T, want, got time.Time) {
 	t.Helper()
 	require.WithinDuration(t, want, got, time.Microsecond)
+}
+
+// sqlLog records the SQL and the affected rows of every statement GORM's
+// logger is told of (also those gormcache runs without GORM's callbacks).
+type sqlLog struct {
+	logger.Interface
+	mu   sync.Mutex
+	sql  []string
+	rows []int64
+}
+
+func (l *sqlLog) LogMode(logger.LogLevel) logger.Interface { return l }
+
+func (l *sqlLog) Trace(_ context.Context, _ time.Time, fc func() (string, int64), _ error) {
+	s, n := fc()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sql = append(l.sql, s)
+	l.rows = append(l.rows, n)
+}
+
+// matching returns the affected rows of the statements whose SQL starts
+// with prefix, in order.
+func (l *sqlLog) matching(prefix string) []int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var rows []int64
+	for i, s := range l.sql {
+		if strings.HasPrefix(s, prefix) {
+			rows = append(rows, l.rows[i])
+		}
+	}
+	return rows
 }

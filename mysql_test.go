@@ -1,13 +1,11 @@
 package cache_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
@@ -133,7 +131,7 @@ func TestWriteAnswersUnderLoad(t *testing.T) {
 func TestMigrateTwiceChangesNothing(t *testing.T) {
 	for _, b := range cachetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
-			rec := &sqlRecorder{Interface: logger.Discard}
+			rec := &sqlLog{Interface: logger.Discard}
 			db := b.DB.Session(&gorm.Session{Logger: rec})
 			require.NoError(t, cache.AutoMigrate(db))
 			require.NotEmpty(t, rec.sql, "the recorder saw the migration's queries")
@@ -148,21 +146,6 @@ func TestMigrateTwiceChangesNothing(t *testing.T) {
 			}
 		})
 	}
-}
-
-type sqlRecorder struct {
-	logger.Interface
-	mu  sync.Mutex
-	sql []string
-}
-
-func (r *sqlRecorder) LogMode(logger.LogLevel) logger.Interface { return r }
-
-func (r *sqlRecorder) Trace(_ context.Context, _ time.Time, fc func() (string, int64), _ error) {
-	q, _ := fc()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.sql = append(r.sql, q)
 }
 
 // TestSetManyLargeValues: 24 values of 1 MiB, more than MariaDB's default

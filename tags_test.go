@@ -1,7 +1,6 @@
 package cache_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -395,20 +394,6 @@ func TestDeletePrefixCollation(t *testing.T) {
 	for _, k := range []string{"ab", "A-b", "a.b", "a"} {
 		require.True(t, exists(t, db, k), k)
 	}
-}
-
-// sqlLog records the SQL of every statement GORM's logger is told of.
-type sqlLog struct {
-	logger.Interface
-	mu  sync.Mutex
-	sql []string
-}
-
-func (l *sqlLog) Trace(_ context.Context, _ time.Time, fc func() (string, int64), _ error) {
-	s, _ := fc()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.sql = append(l.sql, s)
 }
 
 // TestDeletePrefixUsesKeyIndex reads PostgreSQL's plan of the statement

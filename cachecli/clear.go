@@ -41,7 +41,7 @@ stderr and retried at the next interval.`,
 				return err
 			}
 			if every > 0 {
-				return c.clearEvery(cmd, db, every)
+				return c.runEvery(cmd, db, every, "clear-expired", cache.ClearExpired, "expired")
 			}
 			n, err := cache.ClearExpired(db)
 			if err != nil {
@@ -58,10 +58,13 @@ stderr and retried at the next interval.`,
 	return cmd
 }
 
-// clearEvery runs ClearExpired at once and then every interval until the
-// command's context is done or the process gets SIGINT or SIGTERM. Each
-// run prints one line; a failed one prints its error on stderr.
-func (c *cli) clearEvery(cmd *cobra.Command, db *gorm.DB, every time.Duration) error {
+// runEvery runs a chore (clear-expired, trim) at once and then every
+// interval until the command's context is done or the process gets SIGINT
+// or SIGTERM. Each run prints one line saying how many entries it deleted
+// (described by adjective, if any); a failed one prints its error on
+// stderr.
+func (c *cli) runEvery(cmd *cobra.Command, db *gorm.DB, every time.Duration, name string,
+	chore func(*gorm.DB) (int64, error), adjective ...string) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	db = db.WithContext(ctx)
@@ -70,12 +73,12 @@ func (c *cli) clearEvery(cmd *cobra.Command, db *gorm.DB, every time.Duration) e
 	defer tick.Stop()
 	for {
 		now := time.Now().UTC()
-		n, err := cache.ClearExpired(db)
+		n, err := chore(db)
 		switch {
 		case ctx.Err() != nil:
 			// Stopped during the run: nothing to report.
 		case err != nil:
-			fmt.Fprintf(errOut, "%s clear-expired failed: %v\n", now.Format(time.RFC3339), plain(c.explain(cmd, db, err)))
+			fmt.Fprintf(errOut, "%s %s failed: %v\n", now.Format(time.RFC3339), name, plain(c.explain(cmd, db, err)))
 		case c.json:
 			if err := printJSON(out, struct {
 				Time    time.Time `json:"time"`
@@ -84,7 +87,7 @@ func (c *cli) clearEvery(cmd *cobra.Command, db *gorm.DB, every time.Duration) e
 				return err
 			}
 		default:
-			if _, err := fmt.Fprintf(out, "%s deleted %s\n", now.Format(time.RFC3339), entries(n, "expired")); err != nil {
+			if _, err := fmt.Fprintf(out, "%s deleted %s\n", now.Format(time.RFC3339), entries(n, adjective...)); err != nil {
 				return err
 			}
 		}

@@ -3,11 +3,8 @@ package cachecli
 import (
 	"errors"
 	"fmt"
-	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -148,7 +145,9 @@ stderr and retried at the next interval.`,
 				return err
 			}
 			if every > 0 {
-				return c.trimEvery(cmd, db, every, limits)
+				return c.runEvery(cmd, db, every, "trim", func(db *gorm.DB) (int64, error) {
+					return cache.Trim(db, limits)
+				})
 			}
 			n, err := cache.Trim(db, limits)
 			if err != nil {
@@ -167,43 +166,6 @@ stderr and retried at the next interval.`,
 	f.DurationVar(&maxAge, "max-age", 0, "delete entries not written for longer, e.g. 336h (0: no limit)")
 	f.DurationVar(&every, "every", 0, "run at once and then at this interval until SIGINT or SIGTERM (e.g. 5m)")
 	return cmd
-}
-
-// trimEvery runs Trim at once and then every interval, as clearEvery runs
-// ClearExpired.
-func (c *cli) trimEvery(cmd *cobra.Command, db *gorm.DB, every time.Duration, limits cache.Limits) error {
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	db = db.WithContext(ctx)
-	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	for {
-		now := time.Now().UTC()
-		n, err := cache.Trim(db, limits)
-		switch {
-		case ctx.Err() != nil:
-		case err != nil:
-			fmt.Fprintf(errOut, "%s trim failed: %v\n", now.Format(time.RFC3339), plain(c.explain(cmd, db, err)))
-		case c.json:
-			if err := printJSON(out, struct {
-				Time    time.Time `json:"time"`
-				Deleted int64     `json:"deleted"`
-			}{now, n}); err != nil {
-				return err
-			}
-		default:
-			if _, err := fmt.Fprintf(out, "%s deleted %s\n", now.Format(time.RFC3339), entries(n)); err != nil {
-				return err
-			}
-		}
-		select {
-		case <-ctx.Done():
-			fmt.Fprintf(errOut, "%s stopped\n", time.Now().UTC().Format(time.RFC3339))
-			return nil
-		case <-tick.C:
-		}
-	}
 }
 
 // countPrefix counts the entries whose key starts with prefix, a page of

@@ -10,7 +10,9 @@
 // hour, a quarter that never expire. ClearExpired and the bare DELETE each
 // start from a freshly loaded and settled table (benchdb.Settle); they run
 // -deletes times each, alternating: the median total time is printed, and
-// the longest batch (slowest statement) of all the ClearExpired runs.
+// the longest batch (slowest deleting statement) of all the ClearExpired
+// runs. On MySQL a table is emptied with TRUNCATE before each load, so no
+// purge of the last run goes on into the next.
 package main
 
 import (
@@ -20,11 +22,9 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
 	cache "github.com/gormcache/cache"
 	"github.com/gormcache/cache/bench/internal/benchdb"
@@ -59,30 +59,8 @@ func run(ctx context.Context, rows, repeat, deletes int, only string) error {
 	})
 }
 
-// statements records the duration of every statement gormcache runs.
-type statements struct {
-	logger.Interface
-	mu   sync.Mutex
-	took []time.Duration
-}
-
-func (s *statements) Trace(_ context.Context, begin time.Time, _ func() (string, int64), _ error) {
-	d := time.Since(begin)
-	s.mu.Lock()
-	s.took = append(s.took, d)
-	s.mu.Unlock()
-}
-
-func (s *statements) reset() []time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t := s.took
-	s.took = nil
-	return t
-}
-
 func measure(ctx context.Context, name, dsn string, rows, repeat, deletes int) error {
-	rec := &statements{Interface: logger.Default.LogMode(logger.Silent)}
+	rec := benchdb.NewBatches()
 	g, err := benchdb.Open(dsn)
 	if err != nil {
 		return err
@@ -98,13 +76,8 @@ func measure(ctx context.Context, name, dsn string, rows, repeat, deletes int) e
 	}
 	pg := name == "postgres"
 	load := func() error {
-		if _, err := sqlDB.ExecContext(ctx, `DELETE FROM cached_items`); err != nil {
+		if err := benchdb.Empty(ctx, sqlDB, pg, "cached_items"); err != nil {
 			return err
-		}
-		if pg {
-			if _, err := sqlDB.ExecContext(ctx, `VACUUM cached_items`); err != nil {
-				return err
-			}
 		}
 		return benchdb.LoadItems(ctx, sqlDB, pg, rows, benchdb.HalfExpired)
 	}
@@ -182,14 +155,14 @@ func measure(ctx context.Context, name, dsn string, rows, repeat, deletes int) e
 		if err := load(); err != nil {
 			return err
 		}
-		rec.reset()
+		rec.Reset()
 		begin := time.Now()
 		deleted, err := cache.ClearExpired(g)
 		clearT = append(clearT, time.Since(begin))
 		if err != nil {
 			return err
 		}
-		took := rec.reset()
+		took := rec.Reset()
 		longestT = append(longestT, slices.Max(append(took, 0)))
 		batches = append(batches, len(took))
 		clearN = deleted

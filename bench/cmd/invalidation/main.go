@@ -22,12 +22,9 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strings"
-	"sync"
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
 	cache "github.com/gormcache/cache"
 	"github.com/gormcache/cache/bench/internal/benchdb"
@@ -62,35 +59,8 @@ func run(ctx context.Context, rows, repeat, deletes int, only string) error {
 	})
 }
 
-// statements records the duration of every statement gormcache runs.
-type statements struct {
-	logger.Interface
-	mu   sync.Mutex
-	took []time.Duration
-}
-
-// Trace records the statements that write: the cutoff query of Trim only
-// reads and holds no lock that a writer would wait for.
-func (s *statements) Trace(_ context.Context, begin time.Time, fc func() (string, int64), _ error) {
-	d := time.Since(begin)
-	if q, _ := fc(); strings.HasPrefix(q, "SELECT") {
-		return
-	}
-	s.mu.Lock()
-	s.took = append(s.took, d)
-	s.mu.Unlock()
-}
-
-func (s *statements) reset() []time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t := s.took
-	s.took = nil
-	return t
-}
-
 func measure(ctx context.Context, name, dsn string, rows, repeat, deletes int) error {
-	rec := &statements{Interface: logger.Default.LogMode(logger.Silent)}
+	rec := benchdb.NewBatches()
 	g, err := benchdb.Open(dsn)
 	if err != nil {
 		return err
@@ -106,15 +76,8 @@ func measure(ctx context.Context, name, dsn string, rows, repeat, deletes int) e
 	}
 	pg := name == "postgres"
 	load := func() error {
-		for _, q := range []string{`DELETE FROM cached_items`, `DELETE FROM cached_items_tags`} {
-			if _, err := sqlDB.ExecContext(ctx, q); err != nil {
-				return err
-			}
-		}
-		if pg {
-			if _, err := sqlDB.ExecContext(ctx, `VACUUM cached_items`); err != nil {
-				return err
-			}
+		if err := benchdb.Empty(ctx, sqlDB, pg, "cached_items", "cached_items_tags"); err != nil {
+			return err
 		}
 		return benchdb.LoadItems(ctx, sqlDB, pg, rows, benchdb.AllLive)
 	}
@@ -236,14 +199,14 @@ func measure(ctx context.Context, name, dsn string, rows, repeat, deletes int) e
 		if err := load(); err != nil {
 			return err
 		}
-		rec.reset()
+		rec.Reset()
 		err := timed(&trimT, int64(rows-keep), func() (int64, error) {
 			return cache.Trim(g, cache.Limits{MaxEntries: int64(keep)})
 		})
 		if err != nil {
 			return err
 		}
-		took := rec.reset()
+		took := rec.Reset()
 		longestT = append(longestT, slices.Max(append(took, 0)))
 		batches = append(batches, len(took))
 		return nil

@@ -399,3 +399,58 @@ func EachDatabase(ctx context.Context, dir, name, only string, fn func(db, dsn s
 	}
 	return nil
 }
+
+// Batches is a GORM logger that records how long each statement that
+// writes took: the batches of a chore. Queries (SELECT) are left out: a
+// chore's bound or cutoff query holds no lock a writer would wait for.
+type Batches struct {
+	logger.Interface
+	mu   sync.Mutex
+	took []time.Duration
+}
+
+// NewBatches returns a Batches that logs nothing else.
+func NewBatches() *Batches {
+	return &Batches{Interface: logger.Default.LogMode(logger.Silent)}
+}
+
+// Trace records the statement's duration unless it is a query.
+func (b *Batches) Trace(_ context.Context, begin time.Time, fc func() (string, int64), _ error) {
+	d := time.Since(begin)
+	if q, _ := fc(); strings.HasPrefix(q, "SELECT") {
+		return
+	}
+	b.mu.Lock()
+	b.took = append(b.took, d)
+	b.mu.Unlock()
+}
+
+// Reset returns the durations recorded since the last Reset.
+func (b *Batches) Reset() []time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t := b.took
+	b.took = nil
+	return t
+}
+
+// Empty deletes every row of the tables before a load. On MySQL it
+// truncates them: a DELETE would leave InnoDB's purge of a million rows
+// running in the background into the next timed run.
+func Empty(ctx context.Context, db *sql.DB, pg bool, tables ...string) error {
+	for _, t := range tables {
+		q := "DELETE FROM " + t
+		if isMySQLDB(db) {
+			q = "TRUNCATE TABLE " + t
+		}
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return err
+		}
+		if pg {
+			if _, err := db.ExecContext(ctx, "VACUUM "+t); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
