@@ -40,7 +40,9 @@ func Logged() MigrateOption {
 // independent cache in the same database. On PostgreSQL it also sets the
 // table's autovacuum_vacuum_scale_factor to 0.1, since cache rows churn. On
 // MySQL it gives the key column a binary NO PAD collation, so that keys
-// compare byte for byte whatever the server's default collation.
+// compare byte for byte whatever the server's default collation. On SQLite
+// it creates two triggers on the table, which keep the side table of tags
+// in line with the entries' tags (see [WithTags]).
 func AutoMigrate(db *gorm.DB, opts ...MigrateOption) error {
 	var o migrateOptions
 	for _, opt := range opts {
@@ -84,6 +86,20 @@ func AutoMigrate(db *gorm.DB, opts ...MigrateOption) error {
 	// nothing).
 	if qs := d.TagMigrations(o.unlogged); len(qs) > 0 && !s.Migrator().HasTable(d.TagsTableName()) {
 		for _, q := range qs {
+			if err := s.Exec(q).Error; err != nil {
+				return fmt.Errorf("cache: migrate %s: %w", d.TagsTableName(), err)
+			}
+		}
+	}
+	if creates, count, args := d.TagTriggers(); len(creates) > 0 {
+		var n int
+		if err := s.Raw(count, args...).Scan(&n).Error; err != nil {
+			return fmt.Errorf("cache: migrate %s: %w", d.TagsTableName(), err)
+		}
+		for _, q := range creates {
+			if n == len(creates) {
+				break // all there: a second AutoMigrate creates nothing
+			}
 			if err := s.Exec(q).Error; err != nil {
 				return fmt.Errorf("cache: migrate %s: %w", d.TagsTableName(), err)
 			}

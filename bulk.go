@@ -130,13 +130,10 @@ func SetMany(db *gorm.DB, values map[string]any, exp ...Expiration) error {
 		}
 	}
 	ts, err := sessionTags(db)
-	if err == nil && ts != nil && !o.r.d.HasTags() {
-		err = errNoTags(o.r.d)
-	}
 	if err != nil {
 		return o.end(err)
 	}
-	err = inTx(o.r, len(ends) > 1 || ts != nil, func(r runner) error {
+	err = inTx(o.r, len(ends) > 1 || ts != nil && !o.r.d.SyncsTags(), func(r runner) error {
 		for c, hi := range ends {
 			lo := 0
 			if c > 0 {

@@ -280,8 +280,8 @@ type Measurement struct {
 
 // Measure measures the cache table: the size of its values and on disk,
 // and its range of expiry times. Unlike [Stats] it reads every value, so it
-// costs a pass over the whole table; the admin page does not call it, the
-// CLI's stats command does. It reads the table of db's session, as [List]
+// costs a pass over the whole table; the CLI's stats command and the admin
+// page's list call it. It reads the table of db's session, as [List]
 // does.
 func Measure(db *gorm.DB) (Measurement, error) {
 	o, err := start(db, "cache.measure", "measure", "", false)

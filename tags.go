@@ -174,9 +174,6 @@ func (o *op) tags() ([]string, error) {
 	if err := checkKey(o.key); err != nil {
 		return nil, err
 	}
-	if !o.r.d.HasTags() {
-		return nil, nil // no write can tag an entry there
-	}
 	rows, err := o.r.query(o.r.d.Stmt(dialect.TagsOf), o.key, clock())
 	if err != nil {
 		return nil, err
@@ -204,23 +201,17 @@ func (o *op) tags() ([]string, error) {
 	return tags, rows.Close()
 }
 
-// errNoTags is returned on a database whose dialect has no tag, prefix and
-// trim statements.
-func errNoTags(d *dialect.Dialect) error {
-	return fmt.Errorf("tags, DeletePrefix and Trim are not supported on %s", d.Name)
-}
-
 // storeTagged runs the Set or Add upsert of a tagged write.
 func (o *op) storeTagged(id dialect.ID, b []byte, at *time.Time, now time.Time, ts *tagSet) (int64, error) {
-	if !o.r.d.HasTags() {
-		return 0, errNoTags(o.r.d)
-	}
 	tid := dialect.SetTagged
 	if id == dialect.Add {
 		tid = dialect.AddTagged
 	}
 	nowArg := any(now)
 	args := []any{o.key, string(b), timeArg(at), nowArg, nowArg, ts.json}
+	if o.r.d.SyncsTags() {
+		return o.r.exec(o.r.d.Stmt(tid), args...)
+	}
 	if o.r.d.InOneStatement() {
 		n, _, err := o.queryInt(o.r.d.Stmt(tid), args...)
 		return n, err
@@ -256,11 +247,8 @@ func (o *op) incrementOnce(delta int64, at *time.Time, now time.Time) (int64, bo
 		}
 		return o.queryInt(o.r.d.Stmt(dialect.Increment), o.key, delta, timeArg(at), nowArg, nowArg)
 	}
-	if !o.r.d.HasTags() {
-		return 0, false, errNoTags(o.r.d)
-	}
 	args := []any{o.key, delta, timeArg(at), nowArg, nowArg, ts.json}
-	if o.r.d.InOneStatement() {
+	if o.r.d.InOneStatement() || o.r.d.SyncsTags() {
 		return o.queryInt(o.r.d.Stmt(dialect.IncrementTagged), args...)
 	}
 	var (
@@ -291,6 +279,9 @@ func (o *op) incrementOnce(delta int64, at *time.Time, now time.Time) (int64, bo
 // syncTags brings the side rows of keys in line with their entries' tags,
 // on databases where the write could not.
 func syncTags(r runner, keys []string) error {
+	if r.d.SyncsTags() {
+		return nil // the database did
+	}
 	for _, id := range []dialect.ID{dialect.SyncTagsDelete, dialect.SyncTagsInsert} {
 		s, args, err := r.d.Many(id, keys, jsonKeys(keys))
 		if err != nil {
@@ -327,9 +318,6 @@ func (o *op) invalidate(tags []string) (int64, error) {
 	if err != nil || len(list) == 0 {
 		return 0, err
 	}
-	if !o.r.d.HasTags() {
-		return 0, errNoTags(o.r.d)
-	}
 	var total int64
 	err = inTx(o.r, len(list) > chunkSize || !o.r.d.InOneStatement(), func(r runner) error {
 		for lo := 0; lo < len(list); lo += chunkSize {
@@ -345,6 +333,12 @@ func (o *op) invalidate(tags []string) (int64, error) {
 				continue
 			}
 			tags := list[lo:min(lo+chunkSize, len(list))]
+			if r.d.SideByTag() {
+				s, args, _ := r.d.Many(dialect.InvalidateTagsFirst, tags, func() (string, error) { return chunk, nil })
+				if _, err := r.exec(s, args...); err != nil {
+					return err
+				}
+			}
 			s, args, _ := r.d.Many(dialect.InvalidateTags, tags, func() (string, error) { return chunk, nil })
 			if !r.d.ListKeys() {
 				args = append(args, chunk) // the JSON array twice
@@ -383,10 +377,7 @@ func DeletePrefix(db *gorm.DB, prefix string) (int64, error) {
 	o, err := start(db, "cache.delete_prefix", "delete prefix", prefix, true)
 	var n int64
 	if err == nil {
-		if err = checkKey(prefix); err == nil && !o.r.d.HasTags() {
-			err = errNoTags(o.r.d)
-		}
-		if err == nil {
+		if err = checkKey(prefix); err == nil {
 			id := dialect.DeletePrefix
 			if !o.r.d.ByteOrderedKeys() {
 				var ordered int64

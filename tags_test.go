@@ -444,3 +444,76 @@ func eachTagged(t *testing.T, fn func(t *testing.T, db *gorm.DB)) {
 	t.Helper()
 	each(t, fn)
 }
+
+// A tagged rewrite replaces the key's side rows: those of the tags it lost
+// go, so retagging one entry does not grow the side table.
+func TestRetagReplacesSideRows(t *testing.T) {
+	eachTagged(t, func(t *testing.T, db *gorm.DB) {
+		require.NoError(t, cache.Cached(cache.WithTags(db, "a", "b"), "k").Set(1))
+		require.Equal(t, int64(2), sideRows(t, db))
+		for i := range 5 {
+			tag := fmt.Sprint("t", i)
+			require.NoError(t, cache.Cached(cache.WithTags(db, "b", tag), "k").Set(1))
+			require.Equal(t, int64(2), sideRows(t, db), tag)
+		}
+		require.NoError(t, cache.Cached(cache.WithTags(db, "b", "t4"), "k").Set(2)) // same tags
+		require.Equal(t, int64(2), sideRows(t, db))
+		n, err := cache.InvalidateTags(db, "t3")
+		require.NoError(t, err)
+		require.Zero(t, n)
+		n, err = cache.InvalidateTags(db, "t4")
+		require.NoError(t, err)
+		require.Equal(t, int64(1), n)
+	})
+}
+
+// AutoMigrate brings a table migrated by an earlier version up to date: on
+// SQLite, whose triggers keep the side table in line, a table without them
+// gets them, so its tagged writes are found by InvalidateTags. A side table
+// of the earlier layout (rowid, indexed by key and by tag) is kept and
+// serves.
+func TestAutoMigrateUpgradesTags(t *testing.T) {
+	for _, b := range cachetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			for _, table := range []string{"cached_items", "older_cache"} {
+				db := b.DB
+				if table != "cached_items" {
+					db = b.DB.Table(table)
+					if b.DB.Dialector.Name() == "sqlite" {
+						require.NoError(t, b.DB.Exec(`CREATE TABLE "older_cache_tags" ("key" varchar(255) NOT NULL, `+
+							`"tag" varchar(255) NOT NULL, PRIMARY KEY ("key", "tag"), UNIQUE ("tag", "key"))`).Error)
+					}
+					require.NoError(t, cache.AutoMigrate(db))
+					t.Cleanup(func() {
+						require.NoError(t, b.DB.Migrator().DropTable(table+"_tags", table))
+					})
+				}
+				if b.DB.Dialector.Name() == "sqlite" {
+					// As an earlier version left it: no triggers.
+					for _, tr := range []string{"_tags_insert", "_tags_update"} {
+						require.NoError(t, b.DB.Exec(`DROP TRIGGER "`+table+tr+`"`).Error)
+					}
+				}
+				require.NoError(t, cache.AutoMigrate(db))
+				require.NoError(t, cache.AutoMigrate(db)) // idempotent
+				require.NoError(t, cache.Cached(cache.WithTags(db, "x"), "k1").Set(1))
+				require.NoError(t, cache.Cached(db, "k2").Set(1))
+				require.NoError(t, cache.Cached(cache.WithTags(db, "y"), "k2").Set(1))
+				require.NoError(t, cache.Cached(cache.WithTags(db, "x", "z"), "k3").Set(1))
+				require.NoError(t, cache.Cached(cache.WithTags(db, "z"), "k3").Set(1)) // loses x
+				n, err := cache.InvalidateTags(db, "x", "y")
+				require.NoError(t, err, table)
+				require.Equal(t, int64(2), n, table)
+				var side int64
+				require.NoError(t, b.DB.Table(table+"_tags").Count(&side).Error)
+				require.Equal(t, int64(1), side, "k3's z alone")
+				_, err = cache.Trim(db, cache.Limits{})
+				require.NoError(t, err)
+				require.True(t, exists(t, db, "k3"))
+				n, err = cache.InvalidateTags(db, "z")
+				require.NoError(t, err, table)
+				require.Equal(t, int64(1), n, table)
+			}
+		})
+	}
+}

@@ -50,10 +50,7 @@ func Trim(db *gorm.DB, limits Limits) (int64, error) {
 	o, err := start(db, "cache.trim", "trim", "", false)
 	var total int64
 	if err == nil {
-		if err = limits.validate(); err == nil && !o.r.d.HasTags() {
-			err = errNoTags(o.r.d)
-		}
-		if err == nil {
+		if err = limits.validate(); err == nil {
 			total, err = o.trim(limits)
 		}
 	}

@@ -147,6 +147,14 @@ func TestListAndStatusFilters(t *testing.T) {
 			require.Contains(t, body, want)
 		}
 		require.Regexp(t, `<td class="num" data-label="Size">\d+ B</td>`, body)
+		// Total bytes from Measure, beside the counts.
+		m, err := cache.Measure(b.DB)
+		require.NoError(t, err)
+		require.Positive(t, m.ValueBytes)
+		require.Contains(t, body, `Values: <span class="bytes">`+humanSize(m.ValueBytes)+`</span>`)
+		if m.DiskBytes >= 0 {
+			require.Contains(t, body, ` · disk (`+m.DiskOf+`): <span class="bytes">`)
+		}
 
 		_, body = get(t, h, "/?status=expired")
 		require.Contains(t, body, `class="tab tab-expired" href="./?status=expired" aria-current="page"`)
@@ -155,10 +163,11 @@ func TestListAndStatusFilters(t *testing.T) {
 		require.Equal(t, http.StatusBadRequest, res.StatusCode)
 		require.Contains(t, body, "Unknown status")
 
-		_, err := cache.Clear(b.DB)
+		_, err = cache.Clear(b.DB)
 		require.NoError(t, err)
 		_, body = get(t, h, "/")
 		require.Contains(t, body, "The cache is empty.")
+		require.Contains(t, body, `Values: <span class="bytes">0 B</span>`)
 		_, body = get(t, h, "/?status=live")
 		require.Contains(t, body, "No live entries.")
 	})

@@ -31,16 +31,20 @@ type tab struct {
 
 // listData is the data of the list page.
 type listData struct {
-	Stats    cache.Statistics
-	Tabs     []tab
-	Status   cache.Status // current filter, "all" when none
-	Query    string       // key search
-	Tag      string       // tag filter
-	Rows     []rowView
-	NextURL  string // older entries, "" on the last page
-	FirstURL string // the newest entries, "" on the first page
-	ClearURL string // the list without the search
-	Back     listState
+	Stats cache.Statistics
+	Tabs  []tab
+	// ValueBytes and DiskBytes are the totals of cache.Measure, formatted;
+	// DiskBytes is "" when the database does not tell it, DiskOf says
+	// what it measures ("table" or "database").
+	ValueBytes, DiskBytes, DiskOf string
+	Status                        cache.Status // current filter, "all" when none
+	Query                         string       // key search
+	Tag                           string       // tag filter
+	Rows                          []rowView
+	NextURL                       string // older entries, "" on the last page
+	FirstURL                      string // the newest entries, "" on the first page
+	ClearURL                      string // the list without the search
+	Back                          listState
 }
 
 // listState is the filter and search of a list page, which the write
@@ -93,6 +97,13 @@ func (s *server) list(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusInternalServerError, "Could not count the entries.", fmt.Errorf("cacheadmin: list: %w", err))
 		return
 	}
+	// The total bytes beside the counts: a pass over the table, as the
+	// CLI's stats command makes.
+	size, err := cache.Measure(db)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "Could not measure the entries.", fmt.Errorf("cacheadmin: list: %w", err))
+		return
+	}
 	page, err := cache.List(db, cache.ListOptions{Status: status, Contains: search, Tag: tag, After: after, Limit: s.opts.PageSize})
 	switch {
 	case errors.Is(err, cache.ErrInvalidCursor):
@@ -105,7 +116,10 @@ func (s *server) list(w http.ResponseWriter, r *http.Request) {
 
 	now := s.now()
 	st := listState{Status: status, Query: search, Tag: tag}
-	d := listData{Stats: stats, Status: status, Query: search, Tag: tag, Back: st, ClearURL: listState{Status: status, Tag: tag}.url()}
+	d := listData{Stats: stats, ValueBytes: humanSize(size.ValueBytes), Status: status, Query: search, Tag: tag, Back: st, ClearURL: listState{Status: status, Tag: tag}.url()}
+	if size.DiskBytes >= 0 {
+		d.DiskBytes, d.DiskOf = humanSize(size.DiskBytes), size.DiskOf
+	}
 	for _, t := range []tab{
 		{Name: cache.StatusAll, Label: "All", Count: stats.Total},
 		{Name: cache.StatusLive, Label: "Live", Count: stats.Live},

@@ -49,6 +49,7 @@ const (
 	TagsOf
 	SyncTagsDelete
 	SyncTagsInsert
+	InvalidateTagsFirst
 	InvalidateTags
 	InvalidateTagsSweep
 	DeletePrefix
@@ -148,10 +149,15 @@ func (d *Dialect) ListKeys() bool { return d.listKeys }
 
 // Many returns GetMany or DeleteMany for n keys, and the keys as its
 // arguments: one JSON array (jsonKeys) or, on MySQL, one argument per key.
+// For one key on MySQL it is the statement as built, which the pool
+// prepares once.
 func (d *Dialect) Many(id ID, keys []string, jsonKeys func() (string, error)) (*Stmt, []any, error) {
 	if !d.listKeys {
 		arr, err := jsonKeys()
 		return &d.stmts[id], []any{arr}, err
+	}
+	if len(keys) == 1 {
+		return &d.stmts[id], []any{keys[0]}, nil
 	}
 	args := make([]any, len(keys))
 	for i, k := range keys {
@@ -351,9 +357,6 @@ func build(name string, dollar, prepare bool, clearBatch int, own map[ID]string)
 		}
 		if !ok {
 			q, ok = fetchSQL(name, id)
-		}
-		if !ok && id >= SetTagged && id <= TagsSweep && tagSQL[name] == nil {
-			continue // a database without the tag statements: see HasTags
 		}
 		if !ok {
 			panic("dialect: no SQL for statement " + strconv.Itoa(int(id)) + " on " + name)

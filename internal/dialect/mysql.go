@@ -164,6 +164,8 @@ var myTagSQL = map[ID]string{
 	// deleted once.
 	InvalidateTags: "DELETE `i` FROM `cached_items_tags` AS `t` JOIN `cached_items` AS `i` ON `i`.`key` = `t`.`key` " +
 		"WHERE `t`.`tag` IN (?) AND " + myCarries,
+	// Not run: InvalidateTagsSweep finds the side rows by key.
+	InvalidateTagsFirst: "SELECT 0 AS `n`",
 	// Run after InvalidateTags in its transaction: the side rows of the
 	// keys that had the tags, whose entries are gone or no longer carry
 	// them. MySQL refuses a subquery on the table a DELETE deletes from,

@@ -12,9 +12,9 @@ import (
 // NULL) costs nothing more than before. The side table <table>_tags holds
 // one (key, tag) row per tag of a tagged write, indexed by tag: it is how
 // InvalidateTags finds candidates, which it then checks against the column.
-// A side row may outlive its tag (the entry was rewritten without tags or
-// deleted); such rows are harmless, and tagged rewrites, InvalidateTags and
-// Trim delete them.
+// A side row may outlive its tag (the entry was deleted, or, except on
+// SQLite, rewritten without tags); such rows are harmless, and tagged
+// rewrites, InvalidateTags and Trim delete them.
 
 // quotedTagsTable is how the statements name the side table; onTable
 // replaces it with the side table of another cache table.
@@ -37,12 +37,16 @@ const tagsSuffix = "_tags"
 // name too long to take the suffix within MaxIdentifier is cut and made
 // unique with a checksum, as PostgreSQL would otherwise cut it silently (and
 // a 63-byte table's side table would be the table itself).
-func tagsName(name string) string {
-	if len(name)+len(tagsSuffix) <= MaxIdentifier {
-		return name + tagsSuffix
+func tagsName(name string) string { return suffixed(name, tagsSuffix) }
+
+// suffixed returns name with suffix, cut and made unique with a checksum
+// when longer than MaxIdentifier.
+func suffixed(name, suffix string) string {
+	if len(name)+len(suffix) <= MaxIdentifier {
+		return name + suffix
 	}
-	keep := MaxIdentifier - len(tagsSuffix) - 9
-	return fmt.Sprintf("%s_%08x%s", name[:keep], crc32.ChecksumIEEE([]byte(name)), tagsSuffix)
+	keep := MaxIdentifier - len(suffix) - 9
+	return fmt.Sprintf("%s_%08x%s", name[:keep], crc32.ChecksumIEEE([]byte(name)), suffix)
 }
 
 // TagsTableName returns the side table's name, unquoted, schema-qualified
@@ -59,16 +63,77 @@ func (d *Dialect) quotedTags(q string) string {
 	return q + strings.ReplaceAll(d.TagsTableName(), ".", q+"."+q) + q
 }
 
-// HasTags reports whether d's database has the statements of tags,
-// DeletePrefix and Trim. A database added without them still builds; the
-// root package refuses those operations there.
-func (d *Dialect) HasTags() bool { return tagSQL[d.Name] != nil }
-
 // InOneStatement reports whether a tagged write keeps the side table in
-// line within its own statement (PostgreSQL's writable CTEs). Elsewhere
-// the caller runs SyncTagsDelete and SyncTagsInsert after the write, in the
-// same transaction.
+// line within its own statement (PostgreSQL's writable CTEs), which
+// returns the number of entries written as "n", and InvalidateTags is one
+// statement.
 func (d *Dialect) InOneStatement() bool { return d.Name == "postgres" }
+
+// SyncsTags reports whether the database itself keeps the side table in
+// line whenever a write changes the tags column (SQLite's triggers, see
+// TagTriggers), so a tagged write is the plain upsert. Where neither this
+// nor InOneStatement holds, the caller runs SyncTagsDelete and
+// SyncTagsInsert after the write, in the same transaction. (MySQL has no
+// such triggers: with a trigger on the table, MariaDB reports the row's id
+// instead of LAST_INSERT_ID(expr) in the OK packet, which Increment, Add
+// and Touch read.)
+func (d *Dialect) SyncsTags() bool { return d.Name == "sqlite" }
+
+// SideByTag reports whether the side table is keyed by (tag, key) alone
+// (SQLite), so that its rows are found by key only through an entry's
+// tags: InvalidateTags then runs InvalidateTagsFirst before it.
+func (d *Dialect) SideByTag() bool { return d.Name == "sqlite" }
+
+// TagTriggers returns the statements that create SQLite's triggers, and a
+// query, with its arguments, that counts those that exist: AutoMigrate
+// creates them unless all exist, so an older table is upgraded. An insert
+// with tags adds their side rows; an update that changes the tags column
+// deletes the side rows of the tags the entry lost and adds those of the
+// tags it gained. The WHEN clauses keep writes without tags, and rewrites
+// with the same tags, from running anything.
+func (d *Dialect) TagTriggers() (creates []string, count string, args []any) {
+	if !d.SyncsTags() {
+		return nil, "", nil
+	}
+	// Inside a trigger tables are named without their schema: a trigger
+	// lives in its table's schema.
+	schema, table, ok := strings.Cut(d.TableName, ".")
+	if !ok {
+		schema, table = "main", d.TableName
+	}
+	ins, upd := suffixed(table, insertTrigger), suffixed(table, updateTrigger)
+	quote := func(name string) string { return `"` + name + `"` }
+	r := strings.NewReplacer(
+		`"cached_items_tags_insert"`, quote(schema)+"."+quote(ins),
+		`"cached_items_tags_update"`, quote(schema)+"."+quote(upd),
+		quotedTagsTable, quote(tagsName(table)),
+		quotedTable, quote(table),
+		`"main"."sqlite_master"`, quote(schema)+`."sqlite_master"`)
+	return []string{r.Replace(sqliteInsertTrigger), r.Replace(sqliteUpdateTrigger)},
+		r.Replace(`SELECT COUNT(*) FROM "main"."sqlite_master" WHERE "type" = 'trigger' AND "name" IN (?, ?)`), []any{ins, upd}
+}
+
+// The triggers' names: the table's name with these.
+const (
+	insertTrigger = "_tags_insert"
+	updateTrigger = "_tags_update"
+)
+
+// SQLite's triggers, for cached_items (TagTriggers names another table's).
+// The insert is an upsert, not INSERT OR IGNORE: the outer statement's
+// conflict algorithm (an upsert's is ABORT) would override OR IGNORE.
+// "WHERE true" parts the SELECT from ON CONFLICT.
+const (
+	sqliteTagsInsert = `INSERT INTO "cached_items_tags" ("tag", "key") SELECT "value", NEW."key" FROM json_each(NEW."tags") WHERE true ` +
+		`ON CONFLICT DO NOTHING;`
+	sqliteInsertTrigger = `CREATE TRIGGER IF NOT EXISTS "cached_items_tags_insert" AFTER INSERT ON "cached_items" ` +
+		`WHEN NEW."tags" IS NOT NULL BEGIN ` + sqliteTagsInsert + ` END`
+	sqliteUpdateTrigger = `CREATE TRIGGER IF NOT EXISTS "cached_items_tags_update" AFTER UPDATE OF "tags" ON "cached_items" ` +
+		`WHEN NEW."tags" IS NOT OLD."tags" BEGIN ` +
+		`DELETE FROM "cached_items_tags" WHERE "tag" IN (SELECT "value" FROM json_each(OLD."tags")) AND "key" = OLD."key" ` +
+		`AND "tag" NOT IN (SELECT "value" FROM json_each(COALESCE(NEW."tags", '[]'))); ` +
+		sqliteTagsInsert + ` END`
+)
 
 // ByteOrderedKeys reports whether the key column is known to sort in byte
 // order without asking the database: SQLite's BINARY collation. On
@@ -76,13 +141,17 @@ func (d *Dialect) InOneStatement() bool { return d.Name == "postgres" }
 func (d *Dialect) ByteOrderedKeys() bool { return d.Name != "postgres" }
 
 // TagMigrations returns the statements that create the side table, which
-// AutoMigrate runs when the table does not exist yet; none on a database
-// without tag statements. Its primary key (key, tag) serves the tagged
-// writes, which replace one key's rows; the unique (tag, key) index serves
-// InvalidateTags.
+// AutoMigrate runs when the table does not exist yet. Except on SQLite, its
+// primary key (key, tag) serves the tagged writes, which replace one key's
+// rows; the unique (tag, key) index serves InvalidateTags.
 func (d *Dialect) TagMigrations(unlogged bool) []string {
-	if !d.HasTags() {
-		return nil
+	if d.SideByTag() {
+		// Without rowid, the primary key (tag, key) is the table: a
+		// tagged write adds one row to one b-tree per tag, which halves its
+		// cost next to a rowid table with two indexes. Rows are found by
+		// key through the entry's tags (the triggers, InvalidateTagsFirst).
+		return []string{d.onTable(`CREATE TABLE IF NOT EXISTS "cached_items_tags" (` +
+			`"tag" varchar(255) NOT NULL, "key" varchar(255) NOT NULL, PRIMARY KEY ("tag", "key")) WITHOUT ROWID`)}
 	}
 	if d.InsertID {
 		// Columns copied from the key column, which AutoMigrate has given
@@ -129,20 +198,24 @@ var tagSQL = map[string]map[ID]string{
 		AddTagged:       insertTaggedCols + `(?, ?, ?, ?, ?, ?)` + addTail,
 		IncrementTagged: insertTaggedCols + `(?, CAST(? AS TEXT), ?, ?, ?, ?)` + sqliteIncrement + sqliteIncrementReturning,
 		TagsOf:          `SELECT "tags" FROM "cached_items" WHERE "key" = ? AND ` + live,
-		SyncTagsDelete: `DELETE FROM "cached_items_tags" WHERE "key" IN (SELECT "value" FROM json_each(?)) ` +
-			`AND NOT EXISTS (SELECT 1 FROM "cached_items" AS "i", json_each("i"."tags") AS "j" ` +
-			`WHERE "i"."key" = "cached_items_tags"."key" AND "j"."value" = "cached_items_tags"."tag")`,
-		SyncTagsInsert: `INSERT OR IGNORE INTO "cached_items_tags" ("tag", "key") SELECT "j"."value", "i"."key" ` +
-			`FROM "cached_items" AS "i", json_each("i"."tags") AS "j" WHERE "i"."key" IN (SELECT "value" FROM json_each(?))`,
+		// Not run: the triggers of TagTriggers keep the side table in line.
+		SyncTagsDelete: `SELECT 0 AS "n"`,
+		SyncTagsInsert: `SELECT 0 AS "n"`,
+		// Run before InvalidateTags in its transaction: the side rows of the
+		// other tags of the entries it will delete, found through their
+		// tags column (the side table has no index by key).
+		InvalidateTagsFirst: `WITH "p" AS (SELECT "value" AS "tag" FROM json_each(?)) ` +
+			`DELETE FROM "cached_items_tags" WHERE ("tag", "key") IN (SELECT "j"."value", "i"."key" FROM "cached_items_tags" AS "s" ` +
+			`JOIN "cached_items" AS "i" ON "i"."key" = "s"."key", json_each("i"."tags") AS "j" ` +
+			`WHERE "s"."tag" IN (SELECT "tag" FROM "p") AND "j"."value" NOT IN (SELECT "tag" FROM "p") ` +
+			`AND EXISTS (SELECT 1 FROM json_each("i"."tags") AS "c" WHERE "c"."value" = "s"."tag"))`,
 		// Candidates from the side table, checked against the tags column.
 		InvalidateTags: `DELETE FROM "cached_items" WHERE "key" IN (SELECT "key" FROM "cached_items_tags" ` +
 			`WHERE "tag" IN (SELECT "value" FROM json_each(?))) ` +
 			`AND EXISTS (SELECT 1 FROM json_each("cached_items"."tags") AS "j" WHERE "j"."value" IN (SELECT "value" FROM json_each(?)))`,
 		// Run after InvalidateTags in its transaction: the side rows of the
-		// keys that had the tags, whose entries are gone or no longer
-		// carry them.
-		InvalidateTagsSweep: `DELETE FROM "cached_items_tags" WHERE "key" IN (SELECT "key" FROM "cached_items_tags" ` +
-			`WHERE "tag" IN (SELECT "value" FROM json_each(?))) ` +
+		// tags whose entries are gone or no longer carry them.
+		InvalidateTagsSweep: `DELETE FROM "cached_items_tags" WHERE "tag" IN (SELECT "value" FROM json_each(?)) ` +
 			`AND NOT EXISTS (SELECT 1 FROM "cached_items" AS "i", json_each("i"."tags") AS "j" ` +
 			`WHERE "i"."key" = "cached_items_tags"."key" AND "j"."value" = "cached_items_tags"."tag")`,
 		// BINARY collation compares bytes: a range scan of the key index.
@@ -153,7 +226,7 @@ var tagSQL = map[string]map[ID]string{
 		TrimCutoffCount:  trimCutoffCount,
 		TrimNextID:       trimNextID,
 		TrimBatch:        fmt.Sprintf(trimBatch, "?"),
-		TagsSweep: `DELETE FROM "cached_items_tags" WHERE "rowid" IN (SELECT "t"."rowid" FROM "cached_items_tags" AS "t" ` +
+		TagsSweep: `DELETE FROM "cached_items_tags" WHERE ("tag", "key") IN (SELECT "t"."tag", "t"."key" FROM "cached_items_tags" AS "t" ` +
 			`WHERE NOT EXISTS (SELECT 1 FROM "cached_items" AS "i" WHERE "i"."key" = "t"."key" AND ` + sqliteCarries + `) LIMIT ?)`,
 	},
 	"postgres": {
@@ -177,6 +250,7 @@ var tagSQL = map[string]map[ID]string{
 			`"dt" AS (DELETE FROM "cached_items_tags" WHERE "key" = ANY(ARRAY(SELECT "key" FROM "del"))) ` +
 			`SELECT COUNT(*) AS "n" FROM "del"`,
 		// Not needed: InvalidateTags deletes the side rows itself.
+		InvalidateTagsFirst: `SELECT 0 AS "n"`,
 		InvalidateTagsSweep: `SELECT 0 AS "n"`,
 		// For a key column in a byte-ordered collation: a range scan of the
 		// key index.
