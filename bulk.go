@@ -239,12 +239,12 @@ func inTx(r runner, tx bool, fn func(r runner) error) error {
 	// whole (unless it is the caller's, which is theirs to retry).
 	run := func() error {
 		return r.session().Transaction(func(tx *gorm.DB) error {
-			txr, err := newRunner(tx)
+			txr, err := newRunner(tx, r.ctx)
 			if err != nil {
 				return err
 			}
 			txr.parent, _ = r.db.Statement.ConnPool.(*sql.DB)
-			return fn(txr.withContext(r.ctx))
+			return fn(txr)
 		})
 	}
 	for i := 0; ; i++ {

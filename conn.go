@@ -40,7 +40,9 @@ type runner struct {
 	parent *sql.DB
 }
 
-func newRunner(db *gorm.DB) (runner, error) {
+// newRunner returns the runner of db's session, running under ctx (the
+// span's context, which carries the session's).
+func newRunner(db *gorm.DB, ctx context.Context) (runner, error) {
 	if db == nil {
 		return runner{}, errors.New("nil *gorm.DB")
 	}
@@ -57,10 +59,6 @@ func newRunner(db *gorm.DB) (runner, error) {
 	d, err := tableFor(base, db.Statement)
 	if err != nil {
 		return runner{}, err
-	}
-	ctx := db.Statement.Context
-	if ctx == nil {
-		ctx = context.TODO()
 	}
 	viaGORM := len(db.Config.Plugins) > 0 || db.DryRun || customCallbacks(db)
 	return runner{db: db, ctx: ctx, d: d, viaGORM: viaGORM}, nil

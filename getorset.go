@@ -196,12 +196,12 @@ func (g *flightGroup) do(o *op, owner context.Context, fk string, load func() ([
 // load, and adds the result.
 func fill(o *op, ctx context.Context, load func() ([]byte, error), exp []Expiration) ([]byte, error) {
 	// A replica may lag behind a value just stored: read the source.
-	src, err := newRunner(o.r.db.Session(&gorm.Session{}).Clauses(dbresolver.Write))
+	src, err := newRunner(o.r.db.Session(&gorm.Session{}).Clauses(dbresolver.Write), ctx)
 	if err != nil {
 		return nil, err
 	}
 	s := *o
-	s.r = src.withContext(ctx)
+	s.r = src
 	var raw json.RawMessage
 	if hit, err := s.get(&raw); err != nil || hit {
 		return raw, err

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 
@@ -30,7 +31,7 @@ func TestCustomCallbacks(t *testing.T) {
 		t.Fatal("this GORM's processor or statement no longer has the fields read by session.go")
 	}
 	db := openSQLite(t)
-	r, err := newRunner(db)
+	r, err := newRunner(db, context.Background())
 	if err != nil || r.viaGORM {
 		t.Fatalf("plain database: viaGORM %v, err %v", r.viaGORM, err)
 	}
@@ -72,7 +73,7 @@ func BenchmarkNewRunner(b *testing.B) {
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := newRunner(db); err != nil {
+				if _, err := newRunner(db, context.Background()); err != nil {
 					b.Fatal(err)
 				}
 			}

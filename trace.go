@@ -111,11 +111,10 @@ func start(db *gorm.DB, span, name, key string, hasKey bool) (op, error) {
 			o.span.SetAttributes(attribute.String("cache.key", key))
 		}
 	}
-	r, err := newRunner(db)
-	if err != nil {
+	var err error
+	if o.r, err = newRunner(db, ctx); err != nil {
 		return o, err
 	}
-	o.r = r.withContext(ctx)
 	if hasKey {
 		// The one place where keys are checked: before any statement.
 		return o, checkKey(key)
