@@ -200,17 +200,25 @@ func TestMySQLLatin1Database(t *testing.T) {
 	require.Equal(t, value, got)
 }
 
-// TestMySQLDeadlockedSetManyRunsAgain: a SetMany whose transaction InnoDB
-// rolls back as a deadlock victim runs again whole and succeeds. Another
-// transaction, which has written more rows (so InnoDB keeps it and rolls
-// back SetMany's), holds a key of SetMany's second chunk, waits until
-// SetMany waits for it, then asks for a key of the first chunk.
+// TestMySQLDeadlockedSetManyRunsAgain: a SetMany that InnoDB rolls back
+// as a deadlock victim runs again and succeeds: its transaction, whole,
+// when it has two chunks (600 keys); its one statement when it has one
+// (400 keys). Another transaction, which has written more rows (so InnoDB
+// keeps it and rolls back SetMany's work), holds SetMany's last key, waits
+// until SetMany waits for it, then asks for SetMany's first key.
 func TestMySQLDeadlockedSetManyRunsAgain(t *testing.T) {
+	for _, n := range []int{600, 400} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) { deadlockSetMany(t, n) })
+	}
+}
+
+func deadlockSetMany(t *testing.T, n int) {
 	db := cachetest.MySQL(t).DB
-	old, values := make(map[string]any, 600), make(map[string]any, 600)
-	for i := range 600 {
+	first, last := "k0000", fmt.Sprintf("k%04d", n-1)
+	old, values := make(map[string]any, n), make(map[string]any, n)
+	for i := range n {
 		old[fmt.Sprintf("k%04d", i)] = "old"
-		values[fmt.Sprintf("k%04d", i)] = i // k0000 in the first chunk, k0599 in the second
+		values[fmt.Sprintf("k%04d", i)] = i
 	}
 	// Every key exists: SetMany inserts no row into a gap tx has locked.
 	require.NoError(t, cache.SetMany(db, old))
@@ -218,31 +226,32 @@ func TestMySQLDeadlockedSetManyRunsAgain(t *testing.T) {
 	tx := db.Begin()
 	require.NoError(t, tx.Error)
 	defer tx.Rollback()
-	// Heavier than SetMany's first chunk: InnoDB rolls back the lighter
-	// one. New rows only, so tx locks nothing SetMany reads.
+	// Heavier than SetMany's work: InnoDB rolls back the lighter one. New
+	// rows only, so tx locks nothing SetMany reads.
 	filler := make(map[string]any, 3000)
 	for i := range 3000 {
 		filler[fmt.Sprintf("zfiller:%04d", i)] = i
 	}
 	require.NoError(t, cache.SetMany(tx, filler))
-	require.NoError(t, cache.Cached(tx, "k0599").Set("tx"))
+	require.NoError(t, cache.Cached(tx, last).Set("tx"))
 
 	done := make(chan error, 1)
 	go func() { done <- cache.SetMany(db, values) }()
-	// Wait until SetMany waits for k0599's lock, holding k0000's: its
-	// second INSERT has run for a second (a user sees its own threads).
+	// Wait until SetMany waits for the last key's lock, holding the
+	// first's: its INSERT with the last key has run for a second (a user
+	// sees its own threads).
 	require.Eventually(t, func() bool {
-		var n int64
+		var waiting int64
 		require.NoError(t, db.Raw("SELECT COUNT(*) FROM information_schema.PROCESSLIST "+
-			"WHERE `INFO` LIKE 'INSERT INTO%k0599%' AND `TIME` >= 1").Scan(&n).Error)
-		return n == 1
+			"WHERE `INFO` LIKE ? AND `TIME` >= 1", "INSERT INTO%"+last+"%").Scan(&waiting).Error)
+		return waiting == 1
 	}, 20*time.Second, 10*time.Millisecond)
-	// The deadlock: SetMany's transaction is rolled back, tx gets k0000.
-	require.NoError(t, cache.Cached(tx, "k0000").Set("tx"))
+	// The deadlock: SetMany's work is rolled back, tx gets the first key.
+	require.NoError(t, cache.Cached(tx, first).Set("tx"))
 	require.NoError(t, tx.Commit().Error)
 
 	require.NoError(t, <-done, "SetMany was not run again after the deadlock")
-	got, err := cache.GetMany[int](db, []string{"k0000", "k0300", "k0599"})
+	got, err := cache.GetMany[int](db, []string{first, "k0300", last})
 	require.NoError(t, err)
-	require.Equal(t, map[string]int{"k0000": 0, "k0300": 300, "k0599": 599}, got)
+	require.Equal(t, map[string]int{first: 0, "k0300": 300, last: n - 1}, got)
 }
