@@ -262,6 +262,19 @@ func TestDroppedPreparedStatements(t *testing.T) {
 				require.NoError(t, db.Exec(reset).Error)
 				exerciseCache(t, db, false)
 			}
+			// A table change that changes the result type of Get's cached
+			// statement (0A000, "cached plan must not change result
+			// type"): value becomes json, then jsonb again.
+			require.NoError(t, cache.Cached(db, "k").Set("v"))
+			_, _, err = cache.Get[string](db, "k") // prepared and cached
+			require.NoError(t, err)
+			for _, typ := range []string{"json", "jsonb"} {
+				require.NoError(t, db.Exec(`ALTER TABLE cached_items ALTER COLUMN value TYPE `+typ+` USING value::`+typ).Error)
+				v, ok, err := cache.Get[string](db, "k")
+				require.NoError(t, err, "Get after value became %s", typ)
+				require.True(t, ok)
+				require.Equal(t, "v", v)
+			}
 		})
 	}
 }
