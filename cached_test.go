@@ -545,6 +545,10 @@ func TestInvalidValues(t *testing.T) {
 		"raw nul":     json.RawMessage(`"\u0000"`),
 		"raw invalid": json.RawMessage(`{`),
 		"surrogate":   json.RawMessage(`"\ud800"`),
+		// A high surrogate followed by the first code point past the low
+		// ones, and a low surrogate alone.
+		"high, then not low": json.RawMessage(`"\udbff\ue000"`),
+		"low alone":          json.RawMessage(`"\udc00"`),
 	}
 	each(t, func(t *testing.T, db *gorm.DB) {
 		for name, v := range bad {
@@ -556,11 +560,13 @@ func TestInvalidValues(t *testing.T) {
 		_, err := cache.GetOrSet(db, "v", func() (float64, error) { return math.Inf(-1), nil })
 		require.ErrorIs(t, err, cache.ErrInvalidValue)
 		require.Zero(t, countRows(t, db))
-		// A real surrogate pair is fine.
-		require.NoError(t, cache.Cached(db, "pair").Set(json.RawMessage(`"\ud83d\ude00"`)))
-		s, _, err := cache.Get[string](db, "pair")
-		require.NoError(t, err)
-		require.Equal(t, "😀", s)
+		// Real surrogate pairs are fine, the first and the last among them.
+		for raw, want := range map[string]string{`"\ud83d\ude00"`: "😀", `"\uD83D\uDE00"`: "😀", `"\ud800\udc00"`: "\U00010000", `"\udbff\udfff"`: "\U0010FFFF"} {
+			require.NoError(t, cache.Cached(db, "pair").Set(json.RawMessage(raw)), raw)
+			s, _, err := cache.Get[string](db, "pair")
+			require.NoError(t, err)
+			require.Equal(t, want, s, raw)
+		}
 	})
 }
 

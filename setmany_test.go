@@ -150,3 +150,34 @@ func TestDeleteManyAllOrNothingAcrossChunks(t *testing.T) {
 		})
 	}
 }
+
+// TestTaggedSetManyAllOrNothing: a tagged SetMany of one chunk writes its
+// entries and their side rows together: a refused side row (a trigger on
+// the side table) leaves no entry behind, on every database.
+func TestTaggedSetManyAllOrNothing(t *testing.T) {
+	t.Parallel()
+	for _, b := range cachetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			switch {
+			case b.Name == "mysql":
+				require.NoError(t, b.DB.Exec("CREATE TRIGGER gormcache_refuse_tag BEFORE INSERT ON cached_items_tags FOR EACH ROW "+
+					"BEGIN IF NEW.`tag` = 'refused' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by trigger'; END IF; END").Error)
+			case b.DB.Dialector.Name() == "postgres":
+				require.NoError(t, b.DB.Exec(`CREATE FUNCTION gormcache_refuse_tag() RETURNS trigger LANGUAGE plpgsql AS `+
+					`$$ BEGIN RAISE EXCEPTION 'refused by trigger'; END $$`).Error)
+				require.NoError(t, b.DB.Exec(`CREATE TRIGGER gormcache_refuse_tag BEFORE INSERT ON cached_items_tags `+
+					`FOR EACH ROW WHEN (NEW.tag = 'refused') EXECUTE FUNCTION gormcache_refuse_tag()`).Error)
+			default:
+				require.NoError(t, b.DB.Exec(`CREATE TRIGGER gormcache_refuse_tag BEFORE INSERT ON cached_items_tags `+
+					`WHEN NEW.tag = 'refused' BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END`).Error)
+			}
+			values := map[string]any{"a": 1, "b": 2, "c": 3}
+			err := cache.SetMany(cache.WithTags(b.DB, "ok", "refused"), values)
+			require.ErrorContains(t, err, "refused by trigger")
+			require.Zero(t, countRows(t, b.DB), "entries written without their tags")
+			require.NoError(t, cache.SetMany(cache.WithTags(b.DB, "ok"), values))
+			require.EqualValues(t, 3, countRows(t, b.DB))
+		})
+	}
+}

@@ -12,6 +12,11 @@ func TestUnsetProvider(t *testing.T) {
 	if defaultProvider == nil {
 		t.Fatal("the global provider at load was not recognized as unset")
 	}
+	// The package's own tests run before the external ones, which set a
+	// provider (tracing_test.go): until then no span is started.
+	if tracing() {
+		t.Error("tracing with no provider set")
+	}
 	if unsetProvider(noop.NewTracerProvider()) == nil {
 		t.Error("a no-op provider traces nothing")
 	}
