@@ -231,7 +231,7 @@ func run(w io.Writer, roundsPath, benchstatPath, expiryPath, invalidationPath, m
 	}
 	target("SQLite GetHit ≤ 0.4× naivegorm", o("sqlite", "gormcache", "GetHit"), o("sqlite", "naivegorm", "GetHit"), 0.4)
 	target("SQLite Set ≤ 0.5× naivegorm", o("sqlite", "gormcache", "Set"), o("sqlite", "naivegorm", "Set"), 0.5)
-	for _, db := range []string{"sqlite", "postgres"} {
+	for _, db := range []string{"sqlite", "postgres", "mysql"} {
 		target(fmt.Sprintf("%s: tagged Set (3 tags) ≤ 2× untagged Set", db), o(db, "gormcache", "SetTagged3"), o(db, "gormcache", "Set"), 2)
 	}
 	for _, db := range []string{"sqlite", "postgres"} {
