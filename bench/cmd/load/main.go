@@ -764,21 +764,11 @@ func setupPostgres(unlogged bool, params string) func(ctx context.Context, o *op
 		if err != nil {
 			return "", nil, err
 		}
-		db, err := gorm.Open(postgres.Open(dsn), benchdb.GormConfig())
-		if err != nil {
-			_ = drop()
-			return "", nil, err
-		}
-		defer func() {
-			if sqlDB, err := db.DB(); err == nil {
-				_ = sqlDB.Close()
-			}
-		}()
 		var opts []cache.MigrateOption
 		if unlogged {
 			opts = append(opts, cache.Unlogged())
 		}
-		if err := cache.AutoMigrate(db, opts...); err != nil {
+		if err := migrate(opts...)(gorm.Open(postgres.Open(dsn), benchdb.GormConfig())); err != nil {
 			_ = drop()
 			return "", nil, err
 		}
@@ -798,21 +788,25 @@ func setupMySQL(ctx context.Context, _ *options) (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	db, err := benchdb.Open(dsn)
-	if err != nil {
-		_ = drop()
-		return "", nil, err
-	}
-	defer func() {
-		if sqlDB, err := db.DB(); err == nil {
-			_ = sqlDB.Close()
-		}
-	}()
-	if err := cache.AutoMigrate(db); err != nil {
+	if err := migrate()(benchdb.Open(dsn)); err != nil {
 		_ = drop()
 		return "", nil, err
 	}
 	return dsn, func() { _ = drop() }, nil
+}
+
+// migrate returns a function that creates the cache table with opts
+// through db, just opened (or err), and closes db.
+func migrate(opts ...cache.MigrateOption) func(db *gorm.DB, err error) error {
+	return func(db *gorm.DB, err error) error {
+		if err != nil {
+			return err
+		}
+		if sqlDB, err := db.DB(); err == nil {
+			defer sqlDB.Close()
+		}
+		return cache.AutoMigrate(db, opts...)
+	}
 }
 
 // --- Redis, for reference
