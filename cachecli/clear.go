@@ -44,18 +44,24 @@ stderr and retried at the next interval.`,
 				return c.runEvery(cmd, db, every, "clear-expired", cache.ClearExpired, "expired")
 			}
 			n, err := cache.ClearExpired(db)
-			if err != nil {
-				return c.explain(cmd, db, err)
-			}
-			if c.json {
-				return printJSON(cmd.OutOrStdout(), map[string]int64{"deleted": n})
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", entries(n, "expired"))
-			return err
+			return c.printDeleted(cmd, db, n, err, "expired")
 		},
 	}
 	cmd.Flags().DurationVar(&every, "every", 0, "run at once and then at this interval until SIGINT or SIGTERM (e.g. 5m)")
 	return cmd
+}
+
+// printDeleted prints what a deleting command did: how many entries it
+// deleted (described by adjective, if any), or its error explained.
+func (c *cli) printDeleted(cmd *cobra.Command, db *gorm.DB, n int64, err error, adjective ...string) error {
+	if err != nil {
+		return c.explain(cmd, db, err)
+	}
+	if c.json {
+		return printJSON(cmd.OutOrStdout(), map[string]int64{"deleted": n})
+	}
+	_, err = fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", entries(n, adjective...))
+	return err
 }
 
 // runEvery runs a chore (clear-expired, trim) at once and then every
@@ -137,14 +143,7 @@ On a terminal it asks for confirmation first. Without a terminal on stdin
 				}
 			}
 			n, err := cache.Clear(db)
-			if err != nil {
-				return c.explain(cmd, db, err)
-			}
-			if c.json {
-				return printJSON(cmd.OutOrStdout(), map[string]int64{"deleted": n})
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", entries(n))
-			return err
+			return c.printDeleted(cmd, db, n, err)
 		},
 	}
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "delete without asking")

@@ -34,14 +34,7 @@ case-sensitively.`,
 				return err
 			}
 			n, err := cache.InvalidateTags(db, args...)
-			if err != nil {
-				return c.explain(cmd, db, err)
-			}
-			if c.json {
-				return printJSON(cmd.OutOrStdout(), map[string]int64{"deleted": n})
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", entries(n))
-			return err
+			return c.printDeleted(cmd, db, n, err)
 		},
 	}
 }
@@ -89,14 +82,7 @@ unless --yes is given.`,
 				}
 			}
 			n, err := cache.DeletePrefix(db, prefix)
-			if err != nil {
-				return c.explain(cmd, db, err)
-			}
-			if c.json {
-				return printJSON(cmd.OutOrStdout(), map[string]int64{"deleted": n})
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", entries(n))
-			return err
+			return c.printDeleted(cmd, db, n, err)
 		},
 	}
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "delete without asking")
@@ -150,14 +136,7 @@ stderr and retried at the next interval.`,
 				})
 			}
 			n, err := cache.Trim(db, limits)
-			if err != nil {
-				return c.explain(cmd, db, err)
-			}
-			if c.json {
-				return printJSON(cmd.OutOrStdout(), map[string]int64{"deleted": n})
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", entries(n))
-			return err
+			return c.printDeleted(cmd, db, n, err)
 		},
 	}
 	f := cmd.Flags()

@@ -24,8 +24,6 @@ import (
 	"strings"
 	"time"
 
-	"gorm.io/gorm"
-
 	cache "github.com/gormcache/cache"
 	"github.com/gormcache/cache/bench/internal/benchdb"
 )
@@ -61,19 +59,11 @@ func run(ctx context.Context, rows, repeat, deletes int, only string) error {
 
 func measure(ctx context.Context, name, dsn string, rows, repeat, deletes int) error {
 	rec := benchdb.NewBatches()
-	g, err := benchdb.Open(dsn)
-	if err != nil {
-		return err
-	}
-	g = g.Session(&gorm.Session{Logger: rec, Context: ctx})
-	sqlDB, err := g.DB()
+	g, sqlDB, err := benchdb.OpenMigrated(ctx, dsn, rec)
 	if err != nil {
 		return err
 	}
 	defer sqlDB.Close()
-	if err := cache.AutoMigrate(g); err != nil {
-		return err
-	}
 	pg := name == "postgres"
 	load := func() error {
 		if err := benchdb.Empty(ctx, sqlDB, pg, "cached_items"); err != nil {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
+	"github.com/gormcache/cache"
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" driver for raw and scs
 	_ "github.com/mattn/go-sqlite3"    // "sqlite3" driver for raw and scs
@@ -453,4 +454,23 @@ func Empty(ctx context.Context, db *sql.DB, pg bool, tables ...string) error {
 		}
 	}
 	return nil
+}
+
+// OpenMigrated opens dsn (see Open) as a session that logs to log and runs
+// under ctx, and creates the cache table. The caller closes the pool.
+func OpenMigrated(ctx context.Context, dsn string, log logger.Interface) (*gorm.DB, *sql.DB, error) {
+	g, err := Open(dsn)
+	if err != nil {
+		return nil, nil, err
+	}
+	g = g.Session(&gorm.Session{Logger: log, Context: ctx})
+	sqlDB, err := g.DB()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := cache.AutoMigrate(g); err != nil {
+		_ = sqlDB.Close()
+		return nil, nil, err
+	}
+	return g, sqlDB, nil
 }
