@@ -92,24 +92,48 @@ func Fetch[T any](db *gorm.DB, key string, load func(ctx context.Context) (T, er
 	if err != nil {
 		return v, o.end(err)
 	}
-	// The hit, first and most common, allocates no fetcher.
-	fr, err := readFetch(o.r, key, &v)
+	// The hit and the stale hit, the most common, allocate no fetcher
+	// unless a refresh starts: the value is decoded into v from the row.
+	tx := inTransaction(db)
+	stale := opts.Stale
+	if tx {
+		stale = 0 // no background work in a transaction
+	}
+	fr, err := readFetch(o.r, key, &v, stale)
 	if err == nil && fr.live {
 		if o.span.IsRecording() {
 			o.span.SetAttributes(attribute.Bool("cache.hit", true))
 		}
 		return v, o.end(nil)
 	}
-	f := &fetcher{o: o, db: db, opts: opts}
-	f.load = func(ctx context.Context) (any, []byte, error) {
-		val, err := load(ctx)
-		if err != nil {
-			return nil, nil, err
-		}
-		b, err := encode(val)
-		return val, b, err
+	var id flightKey
+	if err == nil {
+		id = newFlightKey(db, o.r.d.TableName, key)
 	}
-	res, err := f.run(fr, err)
+	newFetcher := func() *fetcher {
+		f := &fetcher{o: o, db: db, opts: opts, flightID: id}
+		f.found, f.oldRaw, f.oldAt = fr.found, fr.raw, fr.expiredAt
+		f.load = func(ctx context.Context) (any, []byte, error) {
+			val, err := load(ctx)
+			if err != nil {
+				return nil, nil, err
+			}
+			b, err := encode(val)
+			return val, b, err
+		}
+		return f
+	}
+	if err == nil && fr.stale {
+		// Within Stale: serve the old value, refreshing it once at a time.
+		if !failedRecently(id) && !flying(id) {
+			newFetcher().flight(true)
+		}
+		if o.span.IsRecording() {
+			o.span.SetAttributes(attribute.Bool("cache.hit", false), attribute.Bool("cache.stale", true))
+		}
+		return v, o.end(nil)
+	}
+	res, err := newFetcher().run(err, tx)
 	if err == nil {
 		if val, ok := res.val.(T); ok {
 			v = val
@@ -176,25 +200,28 @@ type fetcher struct {
 	opts FetchOptions
 	load func(ctx context.Context) (any, []byte, error)
 
-	// Set by read.
+	// Set by the first read.
 	found    bool      // the key has a row
 	oldRaw   []byte    // its value, when expired
 	oldAt    time.Time // when it expired
-	flightID string
+	flightID flightKey
 }
 
 // fetchRow is the state of the key's row as read.
 type fetchRow struct {
 	found, live bool
+	stale       bool // expired at most the stale duration ago, and decoded
 	raw         []byte
 	expiredAt   time.Time
 }
 
 // readFetch reads the key's row: its value, and whether it is live or when
-// it expired. With dst, a live value is decoded into dst and not kept.
-func readFetch(r runner, key string, dst any) (fetchRow, error) {
+// it expired. With dst, a live value, or one that expired at most stale
+// ago, is decoded into dst and not kept.
+func readFetch(r runner, key string, dst any, stale time.Duration) (fetchRow, error) {
 	var fr fetchRow
-	rows, err := r.query(r.d.Stmt(dialect.FetchGet), clock(), key)
+	now := clock()
+	rows, err := r.query(r.d.Stmt(dialect.FetchGet), now, key)
 	if err != nil {
 		return fr, err
 	}
@@ -208,17 +235,17 @@ func readFetch(r runner, key string, dst any) (fetchRow, error) {
 		return fr, err
 	}
 	fr.found, fr.live = true, exp == nil
-	switch {
-	case fr.live && dst != nil:
-		if err := json.Unmarshal(raw, dst); err != nil {
-			return fr, fmt.Errorf("decode: %w", err)
-		}
-	case !fr.live:
+	if !fr.live {
 		if fr.expiredAt, err = scanTime(exp); err != nil {
 			return fr, err
 		}
-		fallthrough
-	default:
+		fr.stale = dst != nil && stale > 0 && now.Sub(fr.expiredAt) <= stale
+	}
+	if dst != nil && (fr.live || fr.stale) {
+		if err := json.Unmarshal(raw, dst); err != nil {
+			return fr, fmt.Errorf("decode: %w", err)
+		}
+	} else {
 		fr.raw = append([]byte(nil), raw...)
 	}
 	return fr, rows.Close()
@@ -234,23 +261,15 @@ func (f *fetcher) old() fetchResult {
 	return fetchResult{raw: f.oldRaw, stale: true}
 }
 
-// run goes on from the first read of the row, which found no live value or
-// failed with err.
-func (f *fetcher) run(fr fetchRow, err error) (fetchResult, error) {
+// run goes on from the first read of the row, which found no value to
+// serve (none live, none within Stale) or failed with err. tx tells whether
+// db runs in a transaction.
+func (f *fetcher) run(err error, tx bool) (fetchResult, error) {
 	if err != nil {
 		if !f.opts.FailOpen {
 			return fetchResult{}, err
 		}
 		return f.failOpen(err)
-	}
-	f.found, f.oldRaw, f.oldAt = fr.found, fr.raw, fr.expiredAt
-	f.flightID = flightKey(f.db, f.o.r.d.TableName, f.o.key)
-	tx := inTransaction(f.db)
-	if !tx && f.within(f.opts.Stale) {
-		if !failedRecently(f.flightID) {
-			f.flight(true)
-		}
-		return f.old(), nil
 	}
 	if f.within(f.opts.FailSafe) && failedRecently(f.flightID) {
 		return f.old(), nil

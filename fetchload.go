@@ -45,7 +45,7 @@ type fetchCall struct {
 // fetchFlights holds the loads in progress, by flight key.
 var fetchFlights struct {
 	mu sync.Mutex
-	m  map[string]*fetchCall
+	m  map[flightKey]*fetchCall
 }
 
 // flight joins the key's load in progress or starts one. A background
@@ -59,7 +59,7 @@ func (f *fetcher) flight(background bool) (c *fetchCall, started bool) {
 	}
 	c = &fetchCall{done: make(chan struct{}), loading: make(chan struct{}), loaded: make(chan struct{}), start: time.Now()}
 	if fetchFlights.m == nil {
-		fetchFlights.m = make(map[string]*fetchCall)
+		fetchFlights.m = make(map[flightKey]*fetchCall)
 	}
 	fetchFlights.m[f.flightID] = c
 	fetchFlights.mu.Unlock()
@@ -89,6 +89,14 @@ func (f *fetcher) flight(background bool) (c *fetchCall, started bool) {
 		close(c.done)
 	}()
 	return c, true
+}
+
+// flying reports whether a load of the key under id is in progress.
+func flying(id flightKey) bool {
+	fetchFlights.mu.Lock()
+	defer fetchFlights.mu.Unlock()
+	c := fetchFlights.m[id]
+	return c != nil && (c.hardAt.IsZero() || time.Now().Before(c.hardAt))
 }
 
 // errUseOld tells waiters to serve the old value.
@@ -121,7 +129,7 @@ func (f *fetcher) loadAndStore(ctx context.Context, background bool, c *fetchCal
 		}
 	}
 	// Another caller may have stored a value since this one read the row.
-	if fr, rerr := readFetch(r, f.o.key, nil); rerr == nil && fr.live {
+	if fr, rerr := readFetch(r, f.o.key, nil, 0); rerr == nil && fr.live {
 		return fetchResult{raw: fr.raw, hit: true}, nil, dbErr
 	} else if rerr != nil {
 		if !f.opts.FailOpen {
@@ -188,7 +196,7 @@ func (f *fetcher) lock(r runner, background bool) (*Lock, fetchResult, error) {
 		case <-t.C:
 		}
 		pause = min(pause*3/2, 100*time.Millisecond)
-		fr, err := readFetch(r, f.o.key, nil)
+		fr, err := readFetch(r, f.o.key, nil, 0)
 		if err != nil {
 			return nil, fetchResult{}, err
 		}
@@ -303,18 +311,18 @@ func inTransaction(db *gorm.DB) bool {
 // loaded again (FailSafeRetry), while an old value can be served.
 var fetchFailures struct {
 	mu sync.Mutex
-	m  map[string]time.Time
+	m  map[flightKey]time.Time
 }
 
 // maxFailures bounds fetchFailures: past it, entries whose time has passed
 // are dropped.
 const maxFailures = 4096
 
-func recordFailure(id string, retry time.Duration) {
+func recordFailure(id flightKey, retry time.Duration) {
 	fetchFailures.mu.Lock()
 	defer fetchFailures.mu.Unlock()
 	if fetchFailures.m == nil {
-		fetchFailures.m = make(map[string]time.Time)
+		fetchFailures.m = make(map[flightKey]time.Time)
 	}
 	now := time.Now()
 	if len(fetchFailures.m) >= maxFailures {
@@ -329,7 +337,7 @@ func recordFailure(id string, retry time.Duration) {
 	}
 }
 
-func forgetFailure(id string) {
+func forgetFailure(id flightKey) {
 	fetchFailures.mu.Lock()
 	defer fetchFailures.mu.Unlock()
 	delete(fetchFailures.m, id)
@@ -337,7 +345,7 @@ func forgetFailure(id string) {
 
 // failedRecently reports whether the key's last load failed less than its
 // FailSafeRetry ago.
-func failedRecently(id string) bool {
+func failedRecently(id flightKey) bool {
 	fetchFailures.mu.Lock()
 	defer fetchFailures.mu.Unlock()
 	t, ok := fetchFailures.m[id]

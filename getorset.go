@@ -71,7 +71,7 @@ func GetOrSet[T any](db *gorm.DB, key string, compute func() (T, error), exp ...
 		}
 		return encode(val)
 	}
-	raw, err := flights.do(&o, db.Statement.Context, flightKey(db, o.r.d.TableName, key), load, exp)
+	raw, err := flights.do(&o, db.Statement.Context, newFlightKey(db, o.r.d.TableName, key), load, exp)
 	if err == nil {
 		var fresh T // decode into a zero T, as Get would
 		if err = json.Unmarshal(raw, &fresh); err == nil {
@@ -86,12 +86,22 @@ func GetOrSet[T any](db *gorm.DB, key string, compute func() (T, error), exp ...
 // flightKey names the connection a call runs on (the pool, or the caller's
 // transaction, which no other call may see into), the cache table and the
 // key.
-func flightKey(db *gorm.DB, table, key string) string {
+type flightKey struct {
+	conn       uintptr
+	table, key string
+}
+
+func newFlightKey(db *gorm.DB, table, key string) flightKey {
 	var conn any = db.Statement.ConnPool
 	if p, ok := conn.(*gorm.PreparedStmtDB); ok {
 		conn = p.ConnPool // each session wraps the pool anew
 	}
-	return fmt.Sprintf("%p\x00%s\x00%s", conn, table, key)
+	fk := flightKey{table: table, key: key}
+	// Pools and transactions are pointers; anything else shares one name.
+	if v := reflect.ValueOf(conn); v.Kind() == reflect.Pointer {
+		fk.conn = v.Pointer()
+	}
+	return fk
 }
 
 // flights holds the GetOrSet computations in progress in this process. Its
@@ -100,13 +110,13 @@ var flights flightGroup
 
 type flightGroup struct {
 	mu sync.Mutex
-	m  map[string]*flight
+	m  map[flightKey]*flight
 }
 
 // flight is one computation of a key's value, shared by the callers that
 // missed it while it runs.
 type flight struct {
-	key  string
+	key  flightKey
 	done chan struct{} // closed when raw, err and retry are set
 	// owner is the context of the call whose compute runs, to tell a call
 	// made by that compute from another caller's.
@@ -126,7 +136,7 @@ type flight struct {
 
 // do returns the stored JSON of o's key: what the flight in progress under
 // fk returns, or what this call's load computes when there is none.
-func (g *flightGroup) do(o *op, owner context.Context, fk string, load func() ([]byte, error), exp []Expiration) ([]byte, error) {
+func (g *flightGroup) do(o *op, owner context.Context, fk flightKey, load func() ([]byte, error), exp []Expiration) ([]byte, error) {
 	ctx := o.r.ctx
 	for {
 		g.mu.Lock()
@@ -157,7 +167,7 @@ func (g *flightGroup) do(o *op, owner context.Context, fk string, load func() ([
 	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	f.cancel = cancel
 	if g.m == nil {
-		g.m = make(map[string]*flight)
+		g.m = make(map[flightKey]*flight)
 	}
 	g.m[fk] = f
 	g.mu.Unlock()
