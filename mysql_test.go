@@ -238,12 +238,14 @@ func deadlockSetMany(t *testing.T, n int) {
 	done := make(chan error, 1)
 	go func() { done <- cache.SetMany(db, values) }()
 	// Wait until SetMany waits for the last key's lock, holding the
-	// first's: its INSERT with the last key has run for a second (a user
-	// sees its own threads).
+	// first's: one of its INSERTs has run for a second. A user sees its own
+	// threads; the test's database is its own, and only the statement with
+	// the last key can wait (a prepared statement shows its text with ?,
+	// not its values).
 	require.Eventually(t, func() bool {
 		var waiting int64
 		require.NoError(t, db.Raw("SELECT COUNT(*) FROM information_schema.PROCESSLIST "+
-			"WHERE `INFO` LIKE ? AND `TIME` >= 1", "INSERT INTO%"+last+"%").Scan(&waiting).Error)
+			"WHERE `DB` = DATABASE() AND `INFO` LIKE 'INSERT INTO%' AND `TIME` >= 1").Scan(&waiting).Error)
 		return waiting == 1
 	}, 20*time.Second, 10*time.Millisecond)
 	// The deadlock: SetMany's work is rolled back, tx gets the first key.
