@@ -1,6 +1,6 @@
 // Command gormcache inspects and maintains the cache table of gormcache
-// (github.com/gormcache/cache) in an SQLite file or a PostgreSQL database,
-// without the app that uses it.
+// (github.com/gormcache/cache) in an SQLite file, a PostgreSQL database or a
+// MySQL or MariaDB database, without the app that uses it.
 //
 // Install it with
 //
@@ -9,8 +9,8 @@
 // and run "gormcache --help". Its commands are those of package
 // github.com/gormcache/cache/cachecli, plus --database (-d), which takes
 // postgres://… or postgresql://… (or libpq's "host=… dbname=…" form) for
-// PostgreSQL, and sqlite://PATH, file:…
-// or a plain path for SQLite. Without it the database is $DATABASE_URL, or
+// PostgreSQL, mysql://user:pass@host:3306/db for MySQL and MariaDB, and
+// sqlite://PATH, file:… or a plain path for SQLite. Without it the database is $DATABASE_URL, or
 // else the file cache.db in the working directory.
 //
 // Exit status: 0 on success, 1 on an error, 2 on bad usage (an unknown flag
@@ -58,12 +58,15 @@ func newRoot(getenv func(string) string) (*cobra.Command, *database) {
 	root.Use = "gormcache"
 	root.Short = "Inspect and maintain a gormcache table"
 	root.Long = `gormcache inspects and maintains the cache table of gormcache
-(github.com/gormcache/cache) in an SQLite file or a PostgreSQL database.
+(github.com/gormcache/cache) in an SQLite file, a PostgreSQL database or a
+MySQL or MariaDB database.
 
 The database is --database, else $DATABASE_URL, else cache.db in the working
-directory: postgres://… or postgresql://… for PostgreSQL; sqlite://PATH,
-file:… or a plain path for SQLite (created only by migrate).`
+directory: postgres://… or postgresql://… (or "host=… dbname=…") for
+PostgreSQL; mysql://user:pass@host:3306/db for MySQL and MariaDB;
+sqlite://PATH, file:… or a plain path for SQLite (created only by migrate).`
 	root.Example = `  gormcache -d postgres://app@localhost/app stats
+  gormcache -d mysql://app:secret@localhost:3306/app clear-expired
   DATABASE_URL=cache.db gormcache list --live --limit 10`
 	if v := version(); v != "" {
 		root.Version = v
@@ -72,7 +75,7 @@ file:… or a plain path for SQLite (created only by migrate).`
 	root.SilenceUsage = true
 	root.CompletionOptions.HiddenDefaultCmd = true
 	root.PersistentFlags().StringVarP(&d.flag, "database", "d", "",
-		"PostgreSQL URL or SQLite path (default $DATABASE_URL, else cache.db)")
+		"PostgreSQL or MySQL URL, or SQLite path (default $DATABASE_URL, else cache.db)")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		d.create = cmd.Name() == "migrate"
 		return nil
