@@ -257,3 +257,38 @@ func deadlockSetMany(t *testing.T, n int) {
 	require.NoError(t, err)
 	require.Equal(t, map[string]int{first: 0, "k0300": 300, last: n - 1}, got)
 }
+
+// TestMySQLTriggerHidesInsertID pins the server behaviour that keeps tagged
+// writes on MySQL in a transaction rather than in triggers (README,
+// "Invalidation"): once a table has a trigger that writes, the insert id an
+// upsert reports is no longer the LAST_INSERT_ID(expr) it set, on which
+// Increment and Add rely. If a server version stops doing this, this test
+// fails and triggers become an option there.
+func TestMySQLTriggerHidesInsertID(t *testing.T) {
+	db := cachetest.MySQL(t).DB
+	for _, q := range []string{
+		"CREATE TABLE `t` (`id` BIGINT AUTO_INCREMENT PRIMARY KEY, `k` VARCHAR(10) NOT NULL UNIQUE, `n` BIGINT NOT NULL)",
+		"CREATE TABLE `side` (`k` VARCHAR(10) NOT NULL, `n` BIGINT NOT NULL)",
+		"INSERT INTO `t` (`k`, `n`) VALUES ('a', 41), ('b', 41)",
+	} {
+		require.NoError(t, db.Exec(q).Error)
+	}
+	upsert := func(k string) int64 {
+		sqlDB, err := db.DB()
+		require.NoError(t, err)
+		res, err := sqlDB.Exec("INSERT INTO `t` (`k`, `n`) VALUES (?, 1) "+
+			"ON DUPLICATE KEY UPDATE `n` = LAST_INSERT_ID(`n` + 1)", k)
+		require.NoError(t, err)
+		id, err := res.LastInsertId()
+		require.NoError(t, err)
+		return id
+	}
+	require.Equal(t, int64(42), upsert("a"), "without a trigger the upsert reports LAST_INSERT_ID(expr)")
+	require.NoError(t, db.Exec("CREATE TRIGGER `t_side` AFTER UPDATE ON `t` FOR EACH ROW "+
+		"INSERT INTO `side` (`k`, `n`) VALUES (NEW.`k`, NEW.`n`)").Error)
+	var b struct{ ID, N int64 }
+	got := upsert("b")
+	require.NoError(t, db.Raw("SELECT `id`, `n` FROM `t` WHERE `k` = 'b'").Scan(&b).Error)
+	require.Equal(t, int64(42), b.N)
+	require.Equal(t, b.ID, got, "with a trigger the upsert reports the row's id, not LAST_INSERT_ID(expr)")
+}
