@@ -126,6 +126,12 @@ func TestFetchBadInput(t *testing.T) {
 		require.Error(t, err)
 		require.Zero(t, c.calls.Load())
 		require.Zero(t, countRows(t, db))
+		// The ends of Jitter's range are valid.
+		for _, j := range []float64{0, 1} {
+			v, err := cache.Fetch(db, "f:jitter-ends", c.load, cache.FetchOptions{TTL: time.Hour, Jitter: j})
+			require.NoError(t, err, "Jitter %v", j)
+			require.Equal(t, "v", v)
+		}
 	})
 }
 
@@ -636,6 +642,9 @@ func TestFetchLockNames(t *testing.T) {
 		t.Cleanup(func() { _, _ = held.Release() })
 
 		long := strings.Repeat("é", cache.MaxKeyLength)
+		// The prefix and this key make exactly MaxKeyLength characters
+		// (more bytes): the name is kept whole.
+		edge := strings.Repeat("é", cache.MaxKeyLength-len("gormcache:fetch:"))
 		opts := cache.FetchOptions{TTL: time.Hour, Lock: true, LockWait: 10 * time.Millisecond}
 		for _, c := range []struct {
 			db        *gorm.DB
@@ -643,6 +652,7 @@ func TestFetchLockNames(t *testing.T) {
 		}{
 			{other, "k", "gormcache:fetch@fetch_locks_other:k"},
 			{db, long, "gormcache:fetch:sha256:"},
+			{db, edge, "gormcache:fetch:" + edge},
 			{other, long, "gormcache:fetch@sha256:"},
 		} {
 			var names []string
