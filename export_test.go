@@ -17,3 +17,18 @@ func FetchesInFlight() int {
 	defer fetchFlights.mu.Unlock()
 	return len(fetchFlights.m)
 }
+
+// GetOrSetWaiting returns the number of callers waiting for the GetOrSet
+// flight of key (in any pool or table), 0 when there is none, so that a
+// test can tell when a follower has joined.
+func GetOrSetWaiting(key string) int {
+	flights.mu.Lock()
+	defer flights.mu.Unlock()
+	n := 0
+	for k, f := range flights.m {
+		if k.key == key {
+			n += f.waiting
+		}
+	}
+	return n
+}

@@ -193,6 +193,29 @@ func TestLockAcquireWaits(t *testing.T) {
 	})
 }
 
+// TestLockAcquireBacksOff: a waiter on a held lock tries again after 10 ms,
+// then twice as long each time (less a random part of up to half), up to
+// 1 s: a handful of attempts in half a second, not a tight loop.
+func TestLockAcquireBacksOff(t *testing.T) {
+	each(t, func(t *testing.T, db *gorm.DB) {
+		holder := cache.NewLock(db, "backoff", time.Hour)
+		require.NoError(t, holder.Acquire(context.Background()))
+		spans := traced(t, func(ctx context.Context) {
+			ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+			defer cancel()
+			err := cache.NewLock(db, "backoff", time.Hour).Acquire(ctx)
+			require.ErrorIs(t, err, context.DeadlineExceeded)
+		})
+		acq := byName(spans, "cache.lock.acquire")
+		require.Len(t, acq, 1)
+		a := attrs(acq[0])
+		require.False(t, a["cache.lock.acquired"].AsBool())
+		attempts := a["cache.lock.attempts"].AsInt64()
+		require.GreaterOrEqual(t, attempts, int64(2))
+		require.LessOrEqual(t, attempts, int64(12), "Acquire backs off")
+	})
+}
+
 func TestLockBadInput(t *testing.T) {
 	each(t, func(t *testing.T, db *gorm.DB) {
 		for _, name := range []string{"", strings.Repeat("x", 256), "a\x00b", "\xff"} {
