@@ -42,15 +42,32 @@ func (l *failureLog) messages() []string {
 // TestRunClearExpiredLogsFailures: a run that fails while ctx is live is
 // reported to db's GORM logger, and a run that succeeds reports nothing.
 func TestRunClearExpiredLogsFailures(t *testing.T) {
+	testRunLogsFailures(t, "cache: clear expired: ", func(ctx context.Context, db *gorm.DB) error {
+		return cache.RunClearExpired(ctx, db, 5*time.Millisecond)
+	})
+}
+
+// TestRunTrimLogsFailures: the same for RunTrim.
+func TestRunTrimLogsFailures(t *testing.T) {
+	testRunLogsFailures(t, "cache: trim: ", func(ctx context.Context, db *gorm.DB) error {
+		return cache.RunTrim(ctx, db, 5*time.Millisecond, cache.Limits{MaxEntries: 10})
+	})
+}
+
+// testRunLogsFailures runs a periodic chore (start blocks until ctx is
+// done) on a table with one expired entry, then on a missing table, and
+// checks what reached the logger: nothing, then an error starting with
+// prefix.
+func testRunLogsFailures(t *testing.T, prefix string, start func(ctx context.Context, db *gorm.DB) error) {
 	t.Parallel()
 	run := func(t *testing.T, db *gorm.DB, until func() bool) {
 		t.Helper()
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error, 1)
-		go func() { done <- cache.RunClearExpired(ctx, db, 5*time.Millisecond) }()
+		go func() { done <- start(ctx, db) }()
 		deadline := time.Now().Add(time.Minute)
 		for !until() {
-			require.True(t, time.Now().Before(deadline), "RunClearExpired never got there")
+			require.True(t, time.Now().Before(deadline), "the chore never got there")
 			time.Sleep(5 * time.Millisecond)
 		}
 		cancel()
@@ -58,7 +75,7 @@ func TestRunClearExpiredLogsFailures(t *testing.T) {
 		case err := <-done:
 			require.NoError(t, err)
 		case <-time.After(time.Minute):
-			t.Fatal("RunClearExpired did not return after cancel")
+			t.Fatal("the chore did not return after cancel")
 		}
 	}
 
@@ -83,7 +100,7 @@ func TestRunClearExpiredLogsFailures(t *testing.T) {
 		log := &failureLog{}
 		db := b.DB.Session(&gorm.Session{Logger: log})
 		run(t, db, func() bool { return len(log.messages()) > 0 })
-		require.Contains(t, log.messages()[0], "cache: clear expired: ")
+		require.Contains(t, log.messages()[0], prefix)
 		require.Contains(t, log.messages()[0], "no such table")
 	})
 }

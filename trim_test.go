@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"gorm.io/gorm"
 
 	cache "github.com/gormcache/cache"
+	"github.com/gormcache/cache/internal/cachetest"
 )
 
 // written sets the entries' UpdatedAt, as if last written at t.
@@ -209,4 +212,44 @@ func TestRunTrim(t *testing.T) {
 			t.Fatal("RunTrim did not stop")
 		}
 	})
+}
+
+// TestTrimRunsWhatLimitsAsk: Trim reads the size cutoff only for
+// MaxEntries or MaxBytes, and walks the table only for those or MaxAge:
+// with no limits it runs ClearExpired and the side-table sweep alone.
+func TestTrimRunsWhatLimitsAsk(t *testing.T) {
+	for _, b := range cachetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			db := open(t, b, &gorm.Config{})
+			require.NoError(t, cache.Cached(db, "k").Set(1))
+			var cutoffs, walks atomic.Int64
+			count := func(tx *gorm.DB) {
+				sql := tx.Statement.SQL.String()
+				switch {
+				case strings.Contains(sql, "updated_at") && strings.HasPrefix(sql, "SELECT"):
+					cutoffs.Add(1)
+				case strings.Contains(sql, "updated_at") && strings.HasPrefix(sql, "DELETE"):
+					walks.Add(1)
+				}
+			}
+			require.NoError(t, db.Callback().Query().Before("gorm:query").Register("test:count", count))
+			require.NoError(t, db.Callback().Raw().Before("gorm:raw").Register("test:count", count))
+			for _, c := range []struct {
+				limits          cache.Limits
+				cutoffs, walked bool
+			}{
+				{cache.Limits{}, false, false},
+				{cache.Limits{MaxAge: time.Hour}, false, true},
+				{cache.Limits{MaxEntries: 1}, true, false}, // one entry: nothing beyond
+				{cache.Limits{MaxBytes: 1 << 20}, true, false},
+			} {
+				cutoffs.Store(0)
+				walks.Store(0)
+				_, err := cache.Trim(db, c.limits)
+				require.NoError(t, err)
+				require.Equal(t, c.cutoffs, cutoffs.Load() > 0, "%+v: cutoff read", c.limits)
+				require.Equal(t, c.walked, walks.Load() > 0, "%+v: table walked", c.limits)
+			}
+		})
+	}
 }
