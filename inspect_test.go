@@ -182,6 +182,39 @@ func TestListPageSize(t *testing.T) {
 	})
 }
 
+// TestListPageEnds: a page that holds exactly the last entries has no next
+// page, and the key filter folds exactly A to Z (the ends included) on both
+// sides.
+func TestListPageEnds(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, db *gorm.DB) {
+		for _, k := range []string{"xAZx", "xazx", "x@[x"} {
+			require.NoError(t, cache.Cached(db, k).Set(k))
+		}
+		p, err := cache.List(db, cache.ListOptions{Limit: 3})
+		require.NoError(t, err)
+		require.Len(t, p.Entries, 3)
+		require.Empty(t, p.Next, "exactly the last entries: no next page")
+		p, err = cache.List(db, cache.ListOptions{Limit: 2})
+		require.NoError(t, err)
+		require.NotEmpty(t, p.Next)
+		p, err = cache.List(db, cache.ListOptions{Limit: 1, After: p.Next})
+		require.NoError(t, err)
+		require.Len(t, p.Entries, 1)
+		require.Empty(t, p.Next)
+
+		for _, q := range []string{"AZ", "az", "aZ"} {
+			p, err = cache.List(db, cache.ListOptions{Contains: q})
+			require.NoError(t, err)
+			var keys []string
+			for _, e := range p.Entries {
+				keys = append(keys, e.Key)
+			}
+			require.ElementsMatch(t, []string{"xAZx", "xazx"}, keys, "Contains %q", q)
+		}
+	})
+}
+
 func TestInspect(t *testing.T) {
 	t.Parallel()
 	each(t, func(t *testing.T, db *gorm.DB) {
