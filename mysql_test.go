@@ -1,6 +1,7 @@
 package cache_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -57,6 +58,34 @@ func TestNestingDepth(t *testing.T) {
 		ok, err := cache.Cached(db, "d32").Exists()
 		require.NoError(t, err)
 		require.False(t, ok)
+	})
+}
+
+// TestNestingDepthScan: values with more than 31 brackets are measured,
+// not refused by count: brackets inside strings (after escaped quotes and
+// backslashes) do not nest, closing brackets unnest, and the two bracket
+// kinds nest together.
+func TestNestingDepthScan(t *testing.T) {
+	each(t, func(t *testing.T, db *gorm.DB) {
+		deep := func(n int) string { return strings.Repeat("[", n) + "1" + strings.Repeat("]", n) }
+		for name, v := range map[string]string{
+			"siblings": "[" + strings.Repeat("[],", 40) + "[]]",
+			"strings":  strings.Repeat("[", 30) + `["[[[[[\"[[[[[\\", "]]]\\\\\"[[["]` + strings.Repeat("]", 30),
+			"two deep": "[" + deep(29) + "," + deep(29) + "," + deep(30) + "]",
+		} {
+			require.NoError(t, cache.Cached(db, name).Set(rawJSON(v)), "%s: %s", name, v)
+			var got json.RawMessage
+			ok, err := cache.Cached(db, name).Get(&got)
+			require.NoError(t, err)
+			require.True(t, ok, name)
+		}
+		for name, v := range map[string]string{
+			"mixed 32":        strings.Repeat(`[{"a":`, 16) + "1" + strings.Repeat(`}]`, 16),
+			"after a string":  `["]]]]",` + deep(31) + "]",
+			"32 after others": "[" + deep(20) + "," + deep(31) + "]",
+		} {
+			require.ErrorIs(t, cache.Cached(db, name).Set(rawJSON(v)), cache.ErrInvalidValue, "%s: %s", name, v)
+		}
 	})
 }
 
