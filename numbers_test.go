@@ -1,6 +1,7 @@
 package cache_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"sync/atomic"
@@ -64,6 +65,17 @@ func TestNumbersStoredAsPostgreSQLPrintsThem(t *testing.T) {
 		v, err := cache.Cached(db, "n").Value()
 		require.NoError(t, err)
 		require.Equal(t, got, v)
+
+		// Numbers after strings that end in an escaped backslash, are
+		// empty or hold an escaped quote; the strings are left alone.
+		in = `["","a\\","\"1e2",1e3,-0,"\\\\",2E1]`
+		require.NoError(t, cache.Cached(db, "n").Set(json.RawMessage(in)))
+		var raw json.RawMessage
+		_, err = cache.Cached(db, "n").Get(&raw)
+		require.NoError(t, err)
+		var compact bytes.Buffer
+		require.NoError(t, json.Compact(&compact, raw))
+		require.Equal(t, `["","a\\","\"1e2",1000,0,"\\\\",20]`, compact.String())
 	})
 }
 
