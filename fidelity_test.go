@@ -461,6 +461,17 @@ func snapshot(t *testing.T, db *gorm.DB) []cache.CachedItem {
 // Stats and GetOrSet's flights.
 func TestTablePerCache(t *testing.T) {
 	each(t, func(t *testing.T, db *gorm.DB) {
+		{ // The shortest name GORM quotes: one letter.
+			short := db.Table("c").Session(&gorm.Session{})
+			require.NoError(t, cache.AutoMigrate(short))
+			require.NoError(t, cache.Cached(short, "k").Set("short"))
+			v, ok, err := cache.Get[string](short, "k")
+			require.NoError(t, err)
+			require.True(t, ok)
+			require.Equal(t, "short", v)
+			require.NoError(t, db.Migrator().DropTable("c_tags", "c"))
+		}
+
 		// As GORM requires of any *gorm.DB used for more than one query.
 		sessions := db.Table("sessions_cache").Session(&gorm.Session{})
 		require.NoError(t, cache.AutoMigrate(sessions))
