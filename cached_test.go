@@ -576,8 +576,8 @@ func TestInvalidValues(t *testing.T) {
 func TestNumberLimits(t *testing.T) {
 	// Written out, without an exponent: a value that long is scanned.
 	longFrac := "0." + strings.Repeat("1", 16383)
-	fits := []string{"1e131071", "1e-16383", "0e1073741822", "0.5e-16382", longFrac}
-	beyond := []string{"1e131072", "1e-16384", "0e1073741823", "0e-1073741823", "[1, 0E+99999999999]", longFrac + "1"}
+	fits := []string{"1e131071", "0.001e131074", "1e-16383", "0e1073741822", "0.5e-16382", longFrac}
+	beyond := []string{"1e131072", "0.001e131075", "1e-16384", "0e1073741823", "0e-1073741823", "[1, 0E+99999999999]", longFrac + "1"}
 	each(t, func(t *testing.T, db *gorm.DB) {
 		for _, n := range fits {
 			require.NoError(t, cache.Cached(db, "n").Set(json.RawMessage(n)), n)

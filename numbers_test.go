@@ -36,6 +36,8 @@ var numberForms = [][2]string{
 	{"0.5e1", "5"},
 	{"10", "10"},
 	{"1.0", "1.0"},
+	{"0.05e1", "0.5"},
+	{"[-0]", "[0]"},
 }
 
 // Both databases store a number as PostgreSQL's jsonb prints it, so a
