@@ -35,3 +35,16 @@ func TestUnsetProvider(t *testing.T) {
 		}
 	}
 }
+
+// TestUnsetMeterProvider: the global meter provider at load is recognized
+// as unset, so that no duration is measured until the app sets one.
+func TestUnsetMeterProvider(t *testing.T) {
+	if meters.defaultProvider == nil {
+		t.Fatal("the global meter provider at load was not recognized as unset")
+	}
+	// The package's own tests run before the external ones, which set a
+	// provider (metrics_test.go).
+	if metering() {
+		t.Error("metering with no provider set")
+	}
+}
