@@ -149,9 +149,32 @@ func (k *rawKV) Increment(key string, d int64) (int64, error) {
 		}
 		return 0, errors.New("increment refused")
 	}
+	// Read to the end, as gormcache does: a statement left after its first
+	// row is reset without finishing, and SQLite then skips its automatic
+	// checkpoint (the WAL grows without bound).
+	rows, err := k.incr.Query(key, d, nil, now, now)
+	if err != nil {
+		return 0, err
+	}
 	var n int64
-	err := k.incr.QueryRow(key, d, nil, now, now).Scan(&n)
-	return n, err
+	found := false
+	for rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		found = true
+	}
+	if err := rows.Close(); err != nil {
+		return 0, err
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	if !found {
+		return 0, sql.ErrNoRows
+	}
+	return n, nil
 }
 
 // manyStmt returns GetMany for n keys and its arguments.
