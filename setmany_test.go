@@ -37,6 +37,16 @@ func refuseKeyTrigger(t *testing.T, b cachetest.Backend, event, key string) {
 		`WHEN `+row+`.key = '`+key+`' BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END`).Error)
 }
 
+// dropRefuseTrigger drops the trigger of refuseKeyTrigger.
+func dropRefuseTrigger(t *testing.T, b cachetest.Backend) {
+	t.Helper()
+	drop := "DROP TRIGGER gormcache_refuse"
+	if b.DB.Dialector.Name() == "postgres" {
+		drop += " ON cached_items"
+	}
+	require.NoError(t, b.DB.Exec(drop).Error)
+}
+
 // TestSetManyAllOrNothingAcrossChunks: SetMany writes more than one chunk
 // (500 keys) in one transaction, so that a failure in a later chunk leaves
 // nothing of the earlier ones, on its own and inside a caller's
@@ -138,11 +148,7 @@ func TestDeleteManyAllOrNothingAcrossChunks(t *testing.T) {
 			require.Zero(t, n)
 			require.EqualValues(t, 1000, countRows(t, b.DB), "the first chunk was deleted")
 
-			drop := "DROP TRIGGER gormcache_refuse"
-			if b.DB.Dialector.Name() == "postgres" {
-				drop += " ON cached_items"
-			}
-			require.NoError(t, b.DB.Exec(drop).Error)
+			dropRefuseTrigger(t, b)
 			n, err = cache.DeleteMany(b.DB, keys)
 			require.NoError(t, err)
 			require.EqualValues(t, 1000, n)

@@ -41,11 +41,7 @@ func TestInvalidateTagsAcrossChunks(t *testing.T) {
 			require.Zero(t, n)
 			require.EqualValues(t, 3, countRows(t, b.DB), "the first chunk's entries are kept")
 
-			drop := "DROP TRIGGER gormcache_refuse"
-			if b.DB.Dialector.Name() == "postgres" {
-				drop += " ON cached_items"
-			}
-			require.NoError(t, b.DB.Exec(drop).Error)
+			dropRefuseTrigger(t, b)
 			n, err = cache.InvalidateTags(b.DB, tags(600)...)
 			require.NoError(t, err)
 			require.EqualValues(t, 2, n, "both chunks")
