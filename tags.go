@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -216,6 +217,13 @@ func (o *op) storeTagged(id dialect.ID, b []byte, at *time.Time, now time.Time, 
 		n, _, err := o.queryInt(o.r.d.Stmt(tid), args...)
 		return n, err
 	}
+	if tid == dialect.SetTagged && o.r.d.InsertID && !o.r.inTx() && !o.r.dryRun() && o.r.procUsable() {
+		n, err := o.r.callSetTagged(args)
+		if !o.r.d.ProcMissing(err) {
+			return n, err
+		}
+		o.r.procGone()
+	}
 	var n int64
 	o.r.prepareAhead(tid, dialect.SyncTagsDelete, dialect.SyncTagsInsert)
 	err := inTx(o.r, true, func(r runner) error {
@@ -232,6 +240,41 @@ func (o *op) storeTagged(id dialect.ID, b []byte, at *time.Time, now time.Time, 
 	})
 	return n, err
 }
+
+// callSetTagged runs a tagged Set as the CALL of MySQL's procedure (see
+// dialect.SetTaggedProcedure), again when the server chose it as a
+// deadlock victim (the procedure rolled back whole), as inTx would. It
+// returns 1: Set does not ask whether it wrote.
+func (r runner) callSetTagged(args []any) (int64, error) {
+	for i := 0; ; i++ {
+		_, err := r.exec(r.d.Stmt(dialect.SetTaggedCall), args...)
+		if err == nil {
+			return 1, nil
+		}
+		if i == 9 || !r.d.Retryable(err) || r.ctx.Err() != nil {
+			return 0, err
+		}
+	}
+}
+
+// procMissing holds, per connection pool and table, when a CALL last found
+// the procedure of tagged Sets missing or not allowed: tagged Sets then run
+// their statements one by one, and try the procedure again a minute later
+// (after an AutoMigrate, say). Pools are told apart because two databases
+// of one server share a table's dialect, not its procedure.
+var procMissing sync.Map // procKey -> time.Time
+
+type procKey struct {
+	pool gorm.ConnPool
+	d    *dialect.Dialect
+}
+
+func (r runner) procUsable() bool {
+	v, ok := procMissing.Load(procKey{r.db.Statement.ConnPool, r.d})
+	return !ok || time.Since(v.(time.Time)) > time.Minute
+}
+
+func (r runner) procGone() { procMissing.Store(procKey{r.db.Statement.ConnPool, r.d}, time.Now()) }
 
 // incrementOnce runs the increment upsert once; with tags, the entry it
 // creates takes them.

@@ -60,6 +60,9 @@ const (
 	TrimNextID
 	TrimBatch
 	TagsSweep
+	// SetTaggedCall is MySQL's tagged Set in one round trip: the CALL of
+	// the procedure of SetTaggedProcedure.
+	SetTaggedCall
 	// Fetch and locks: their SQL is in fetch.go.
 	FetchGet
 	FetchSet
@@ -548,6 +551,7 @@ func (d *Dialect) onTable(q string) string {
 	q = strings.ReplaceAll(q, quotedTable, d.quoted(`"`))
 	q = strings.ReplaceAll(q, quotedTagsTable, d.quotedTags(`"`))
 	q = strings.ReplaceAll(q, "`"+Table+tagsSuffix+"`", d.quotedTags("`"))
+	q = strings.ReplaceAll(q, "`"+Table+procSuffix+"`", d.quotedProc())
 	return strings.ReplaceAll(q, "`"+Table+"`", d.quoted("`"))
 }
 

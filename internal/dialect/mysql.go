@@ -123,10 +123,7 @@ func (d *Dialect) KeyMigration() (string, []any) {
 	if !d.InsertID {
 		return "", nil
 	}
-	schema, table, ok := strings.Cut(d.TableName, ".")
-	if !ok {
-		schema, table = "", d.TableName
-	}
+	schema, table := d.schemaTable()
 	q := "SELECT CONCAT('ALTER TABLE `cached_items` MODIFY `key` VARCHAR(255) " +
 		"CHARACTER SET utf8mb4 COLLATE ', b.`n`, ' NOT NULL') " +
 		"FROM " + myBinary + " b WHERE b.`n` <> (SELECT `COLLATION_NAME` FROM `information_schema`.`COLUMNS` " +
@@ -153,6 +150,7 @@ var myTagSQL = map[ID]string{
 	// Add and Increment as in mysql above, with the tags of a fresh entry.
 	AddTagged:       myInsertTagged + "(?, ?, ?, ?, ?, ?)" + myAddTail,
 	IncrementTagged: myInsertTagged + "(?, CAST(CAST(? AS SIGNED) AS CHAR), ?, ?, ?, ?)" + myIncrementTail,
+	SetTaggedCall:   "CALL `cached_items" + procSuffix + "`(?, ?, ?, ?, ?, ?)",
 	TagsOf:          "SELECT `tags` FROM `cached_items` WHERE `key` = ? AND " + myLive,
 	SyncTagsDelete:  "DELETE `t` FROM `cached_items_tags` AS `t` WHERE `t`.`key` IN (?) AND " + myNotCarried,
 	// JSON_TABLE's column is only read and converted on insert.
@@ -225,3 +223,104 @@ const (
 	myClearRange = "DELETE FROM `cached_items` WHERE " + myClearAfter + " AND (`expires_at` < ? OR (`expires_at` = ? AND `id` <= ?)) " +
 		"AND (`keep_until` IS NULL OR `keep_until` < ?) ORDER BY `expires_at`, `id` LIMIT ?"
 )
+
+// procSuffix names a cache table's procedure of tagged Sets. Its "1" is the
+// version of the procedure's body: a later body takes another name, so that
+// AutoMigrate creates it beside an older one instead of changing it under
+// running processes.
+const procSuffix = "_set_tagged1"
+
+// ProcName returns the name of the table's procedure of tagged Sets,
+// unquoted, without its schema.
+func (d *Dialect) ProcName() string {
+	_, table := d.schemaTable()
+	return suffixed(table, procSuffix)
+}
+
+// schemaTable splits TableName into its schema ("" when it has none) and
+// table.
+func (d *Dialect) schemaTable() (schema, table string) {
+	if schema, table, ok := strings.Cut(d.TableName, "."); ok {
+		return schema, table
+	}
+	return "", d.TableName
+}
+
+// quotedProc returns the procedure's name quoted, schema-qualified like the
+// cache table.
+func (d *Dialect) quotedProc() string {
+	if schema, _ := d.schemaTable(); schema != "" {
+		return "`" + schema + "`.`" + d.ProcName() + "`"
+	}
+	return "`" + d.ProcName() + "`"
+}
+
+// ProcCheck returns, on MySQL, a query (and its arguments) that returns the
+// key column's collation and 1 when the procedure of tagged Sets exists
+// (else 0): AutoMigrate creates it (SetTaggedProcedure) when it is missing.
+// Elsewhere it returns "".
+func (d *Dialect) ProcCheck() (string, []any) {
+	if !d.InsertID {
+		return "", nil
+	}
+	schema, table := d.schemaTable()
+	q := "SELECT `c`.`COLLATION_NAME` AS `collation`, (SELECT COUNT(*) FROM `information_schema`.`ROUTINES` AS `r` " +
+		"WHERE `r`.`ROUTINE_SCHEMA` = `c`.`TABLE_SCHEMA` AND `r`.`ROUTINE_TYPE` = 'PROCEDURE' AND `r`.`ROUTINE_NAME` = ?) AS `found` " +
+		"FROM `information_schema`.`COLUMNS` AS `c` WHERE `c`.`TABLE_SCHEMA` = COALESCE(NULLIF(?, ''), DATABASE()) " +
+		"AND `c`.`TABLE_NAME` = ? AND `c`.`COLUMN_NAME` = 'key'"
+	return q, []any{d.ProcName(), schema, table}
+}
+
+// SetTaggedProcedure returns the CREATE PROCEDURE statement of the table's
+// procedure of tagged Sets, for a key column in the given collation, or ""
+// when the collation is not one of the binary ones KeyMigration gives.
+//
+// A tagged Set on MySQL is four statements in one transaction (the upsert,
+// SyncTagsDelete, SyncTagsInsert): six round trips from the client, five
+// times an untagged Set. The procedure runs them on the server, in a
+// transaction of its own, for one round trip; callers use it only outside a
+// transaction (START TRANSACTION inside the caller's would commit it). On
+// any error it rolls back and raises the error again, code and SQLSTATE
+// kept, so a deadlock is retried and a refused value is ErrInvalidValue as
+// before. Parameters are named p_… so that none shadows a column, and the
+// key takes the column's collation so that comparing them uses the index.
+func (d *Dialect) SetTaggedProcedure(collation string) string {
+	switch collation {
+	case "utf8mb4_0900_bin", "utf8mb4_nopad_bin", "utf8mb4_bin":
+	default:
+		return ""
+	}
+	// The constant's collation is one of the three, as is the column's.
+	return strings.ReplaceAll(d.onTable(myProc), "utf8mb4_nopad_bin", collation)
+}
+
+// myProc is the procedure of tagged Sets for cached_items (see
+// SetTaggedProcedure). The entry carries p_tags once the upsert ran, and the
+// transaction holds its row: the side rows follow from the parameters,
+// without reading the entry again (half the cost of SyncTagsDelete and
+// SyncTagsInsert).
+const myProc = "CREATE PROCEDURE `cached_items" + procSuffix + "` (" +
+	"IN `p_key` VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin, " +
+	"IN `p_value` LONGTEXT CHARACTER SET utf8mb4, IN `p_expires_at` DATETIME(6), " +
+	"IN `p_created_at` DATETIME(6), IN `p_updated_at` DATETIME(6), IN `p_tags` LONGTEXT CHARACTER SET utf8mb4) " +
+	"MODIFIES SQL DATA BEGIN " +
+	"DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END; " +
+	"START TRANSACTION; " +
+	myInsertTagged + "(`p_key`, `p_value`, `p_expires_at`, `p_created_at`, `p_updated_at`, `p_tags`)" + mySetTail + "; " +
+	"DELETE FROM `cached_items_tags` WHERE `key` = `p_key` " +
+	"AND NOT COALESCE(JSON_CONTAINS(`p_tags`, JSON_QUOTE(`tag`)), FALSE); " +
+	"INSERT INTO `cached_items_tags` (`key`, `tag`) SELECT `p_key`, `j`.`tag` " +
+	"FROM JSON_TABLE(`p_tags`, '$[*]' COLUMNS (`tag` VARCHAR(255) CHARACTER SET utf8mb4 PATH '$')) AS `j` " +
+	"ON DUPLICATE KEY UPDATE `tag` = VALUES(`tag`); " +
+	"COMMIT; END"
+
+// ProcMissing reports whether err says that the procedure of a CALL does
+// not exist (1305) or may not be run (1370): the caller then runs the
+// statements the procedure would have.
+func (d *Dialect) ProcMissing(err error) bool {
+	if !d.InsertID || err == nil {
+		return false
+	}
+	s := err.Error()
+	return strings.Contains(s, "Error 1305 ") || strings.Contains(s, "Error 1370 ")
+}

@@ -226,6 +226,7 @@ var tagSQL = map[string]map[ID]string{
 		TrimCutoffCount:  trimCutoffCount,
 		TrimNextID:       trimNextID,
 		TrimBatch:        fmt.Sprintf(trimBatch, "?"),
+		SetTaggedCall:    `SELECT 0 AS "n"`, // not run: MySQL's
 		TagsSweep: `DELETE FROM "cached_items_tags" WHERE ("tag", "key") IN (SELECT "t"."tag", "t"."key" FROM "cached_items_tags" AS "t" ` +
 			`WHERE NOT EXISTS (SELECT 1 FROM "cached_items" AS "i" WHERE "i"."key" = "t"."key" AND ` + sqliteCarries + `) LIMIT ?)`,
 	},
@@ -272,6 +273,7 @@ var tagSQL = map[string]map[ID]string{
 		TrimBatch:       fmt.Sprintf(trimBatch, "CAST(? AS timestamptz)"),
 		// Rows are found by ctid; a row that a tagged write updated in the
 		// meantime (its ON CONFLICT DO UPDATE) has another ctid and is kept.
+		SetTaggedCall: `SELECT 0 AS "n"`, // not run: MySQL's
 		TagsSweep: `DELETE FROM "cached_items_tags" WHERE "ctid" = ANY(ARRAY(SELECT "t"."ctid" FROM "cached_items_tags" AS "t" ` +
 			`WHERE NOT EXISTS (SELECT 1 FROM "cached_items" AS "i" WHERE "i"."key" = "t"."key" AND ` + pgCarries + `) LIMIT ?))`,
 	},
