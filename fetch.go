@@ -229,11 +229,15 @@ func readFetch(r runner, key string, dst any, stale time.Duration) (fetchRow, er
 	if !rows.Next() {
 		return fr, rows.Err()
 	}
-	var raw sql.RawBytes
-	var exp any
-	if err := rows.Scan(&raw, &exp); err != nil {
+	// One allocation for both destinations, which escape into Scan.
+	var dst2 struct {
+		raw sql.RawBytes
+		exp any
+	}
+	if err := rows.Scan(&dst2.raw, &dst2.exp); err != nil {
 		return fr, err
 	}
+	raw, exp := dst2.raw, dst2.exp
 	fr.found, fr.live = true, exp == nil
 	if !fr.live {
 		if fr.expiredAt, err = scanTime(exp); err != nil {

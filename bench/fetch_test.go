@@ -7,11 +7,22 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	cache "github.com/gormcache/cache"
+	"github.com/gormcache/cache/bench/internal/benchdb"
 )
 
 // fetchDBs are the databases of BenchmarkFetch and BenchmarkLock.
 var fetchDBs = []string{"sqlite", "postgres", "mysql"}
+
+// fetchKeys are the keys BenchmarkFetch reads: 100, so that
+// FetchStaleHit holds 100 refreshes in flight, as a slow upstream would
+// for the keys read within its latency. With 10,000 parked loaders every
+// garbage collection scanned 10,000 stacks, which cost SQLite's stale hit
+// more than Fetch itself did. They are the first of hitKeys, a stride
+// through the table.
+func fetchKeys() []string { return hitKeys[:100] }
 
 // BenchmarkFetch compares Fetch's reads with GetOrSet's hit, the read it
 // builds on: BenchmarkFetch/<db>/<op>. GetOrSetHit and FetchHit read live
@@ -24,6 +35,7 @@ func BenchmarkFetch(b *testing.B) {
 			for _, op := range []string{"GetOrSetHit", "FetchHit", "FetchStaleHit"} {
 				b.Run(op, func(b *testing.B) {
 					g := fresh(b, db, "gormcache").(gormcacheKV).db
+					keys := fetchKeys()
 					opts := cache.FetchOptions{TTL: ttl, Stale: time.Hour}
 					load := func(context.Context) (Item, error) { return values[0], nil }
 					if op == "FetchStaleHit" {
@@ -34,7 +46,7 @@ func BenchmarkFetch(b *testing.B) {
 						block := make(chan struct{})
 						b.Cleanup(func() { close(block) })
 						var called sync.WaitGroup
-						called.Add(len(hitKeys))
+						called.Add(len(keys))
 						// Failing once unblocked, the refreshes store nothing
 						// that could meet the next benchmark's fresh table.
 						load = func(context.Context) (Item, error) {
@@ -42,7 +54,7 @@ func BenchmarkFetch(b *testing.B) {
 							<-block
 							return Item{}, errors.New("upstream down")
 						}
-						for _, k := range hitKeys { // start every refresh
+						for _, k := range keys { // start every refresh
 							if _, err := cache.Fetch(g, k, load, opts); err != nil {
 								b.Fatal(err)
 							}
@@ -50,6 +62,12 @@ func BenchmarkFetch(b *testing.B) {
 						// Each refresh reads the row again before it loads:
 						// those reads are done before the timer starts.
 						called.Wait()
+						// As after a load, the update's background work
+						// (PostgreSQL's dead rows, InnoDB's purge) is done
+						// before the timer starts.
+						if err := settle(b, db, g); err != nil {
+							b.Fatal(err)
+						}
 					}
 					compute := func() (Item, error) { return values[0], nil }
 					b.ReportAllocs()
@@ -57,9 +75,9 @@ func BenchmarkFetch(b *testing.B) {
 					for i := 0; b.Loop(); i++ {
 						var err error
 						if op == "GetOrSetHit" {
-							_, err = cache.GetOrSet(g, hitKeys[i%rows], compute, cache.In(ttl))
+							_, err = cache.GetOrSet(g, keys[i%len(keys)], compute, cache.In(ttl))
 						} else {
-							_, err = cache.Fetch(g, hitKeys[i%rows], load, opts)
+							_, err = cache.Fetch(g, keys[i%len(keys)], load, opts)
 						}
 						if err != nil {
 							b.Fatal(err)
@@ -90,4 +108,15 @@ func BenchmarkLock(b *testing.B) {
 			}
 		})
 	}
+}
+
+// settle settles the table of g, on the database db, as a load does
+// (benchdb.Settle).
+func settle(b *testing.B, db string, g *gorm.DB) error {
+	b.Helper()
+	sqlDB, err := g.DB()
+	if err != nil {
+		return err
+	}
+	return benchdb.Settle(context.Background(), sqlDB, db == "postgres", "cached_items")
 }
