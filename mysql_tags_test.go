@@ -37,7 +37,7 @@ func procCount(t *testing.T, db *gorm.DB, name string) int {
 // side rows. Inside a transaction the statements run one by one.
 func TestMySQLTaggedSetOneRoundTrip(t *testing.T) {
 	b := cachetest.MySQL(t)
-	require.Equal(t, 1, procCount(t, b.DB, "cached_items_set_tagged1"), "AutoMigrate creates the procedure")
+	require.Equal(t, 1, procCount(t, b.DB, "cached_items_set_tagged2"), "AutoMigrate creates the procedure")
 	rec := &sqlLog{Interface: logger.Discard}
 	db := b.DB.Session(&gorm.Session{Logger: rec})
 	require.NoError(t, cache.Cached(cache.WithTags(db, "b", "a"), "k").Set(1))
@@ -72,8 +72,8 @@ func TestMySQLTaggedSetWithoutProcedure(t *testing.T) {
 	b := cachetest.MySQL(t)
 	db := b.DB.Table("noproc_cache")
 	require.NoError(t, cache.AutoMigrate(db))
-	require.Equal(t, 1, procCount(t, b.DB, "noproc_cache_set_tagged1"))
-	require.NoError(t, b.DB.Exec("DROP PROCEDURE `noproc_cache_set_tagged1`").Error)
+	require.Equal(t, 1, procCount(t, b.DB, "noproc_cache_set_tagged2"))
+	require.NoError(t, b.DB.Exec("DROP PROCEDURE `noproc_cache_set_tagged2`").Error)
 
 	require.NoError(t, cache.Cached(cache.WithTags(db, "x", "y"), "k").Set(1))
 	require.NoError(t, cache.Cached(cache.WithTags(db, "y", "z"), "k").Set(2))
@@ -83,7 +83,7 @@ func TestMySQLTaggedSetWithoutProcedure(t *testing.T) {
 	require.Equal(t, int64(1), n)
 
 	require.NoError(t, cache.AutoMigrate(db))
-	require.Equal(t, 1, procCount(t, b.DB, "noproc_cache_set_tagged1"), "AutoMigrate creates it again")
+	require.Equal(t, 1, procCount(t, b.DB, "noproc_cache_set_tagged2"), "AutoMigrate creates it again")
 }
 
 // TestMySQLTaggedSetRollsBack: a tagged Set whose side rows are refused
@@ -137,4 +137,25 @@ func TestMySQLTaggedSetOtherTables(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, int64(1), n, table)
 	}
+}
+
+// TestMySQLTaggedSetSameTags: a tagged Set that writes an entry again with
+// the tags it carries leaves its side rows alone, and the note it keeps in
+// the session does not leak into the next call on the connection: a new
+// entry written after it still gets its side rows.
+func TestMySQLTaggedSetSameTags(t *testing.T) {
+	b := cachetest.MySQL(t)
+	one := cachetest.Reopen(t, b)
+	sqlDB, err := one.DB()
+	require.NoError(t, err)
+	sqlDB.SetMaxOpenConns(1) // every call on one connection, one session
+	tagged := cache.WithTags(one, "a", "b")
+	require.NoError(t, cache.Cached(tagged, "k").Set(1))
+	require.NoError(t, cache.Cached(tagged, "k").Set(2))
+	require.Equal(t, []string{"k a", "k b"}, sidePairs(t, b.DB, "cached_items_tags"))
+	require.NoError(t, cache.Cached(tagged, "new").Set(3))
+	require.Equal(t, []string{"k a", "k b", "new a", "new b"}, sidePairs(t, b.DB, "cached_items_tags"))
+	n, err := cache.InvalidateTags(b.DB, "b")
+	require.NoError(t, err)
+	require.Equal(t, int64(2), n)
 }

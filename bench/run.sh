@@ -55,7 +55,7 @@ if [ -n "${BENCH:-}" ]; then
   patterns=("$BENCH")
 else
   patterns=()
-  for op in GetHit GetMiss Set SetTagged3 Increment GetMany100 GetHitParallel SetParallel; do
+  for op in GetHit GetMiss Set SetTagged3 SetRetagged3 Increment GetMany100 GetHitParallel SetParallel; do
     patterns+=("^BenchmarkOps\$/.*/.*/^$op\$")
   done
   # Tracing once per database: its none and sdk-sample-none runs, which the

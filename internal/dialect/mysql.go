@@ -224,11 +224,11 @@ const (
 		"AND (`keep_until` IS NULL OR `keep_until` < ?) ORDER BY `expires_at`, `id` LIMIT ?"
 )
 
-// procSuffix names a cache table's procedure of tagged Sets. Its "1" is the
-// version of the procedure's body: a later body takes another name, so that
-// AutoMigrate creates it beside an older one instead of changing it under
-// running processes.
-const procSuffix = "_set_tagged1"
+// procSuffix names a cache table's procedure of tagged Sets. Its number is
+// the version of the procedure's body: a later body takes another name, so
+// that AutoMigrate creates it beside an older one instead of changing it
+// under running processes.
+const procSuffix = "_set_tagged2"
 
 // ProcName returns the name of the table's procedure of tagged Sets,
 // unquoted, without its schema.
@@ -295,23 +295,33 @@ func (d *Dialect) SetTaggedProcedure(collation string) string {
 }
 
 // myProc is the procedure of tagged Sets for cached_items (see
-// SetTaggedProcedure). The entry carries p_tags once the upsert ran, and the
-// transaction holds its row: the side rows follow from the parameters,
-// without reading the entry again (half the cost of SyncTagsDelete and
-// SyncTagsInsert).
+// SetTaggedProcedure). The upsert notes, in a session variable, whether
+// the entry already carried exactly these tags (the usual case: an entry
+// written again with the tags it was written with); its side rows are then
+// in place and nothing more runs. Otherwise the entry now carries p_tags,
+// and the transaction holds its row: the side rows follow from the
+// parameters, without reading the entry again (half the cost of
+// SyncTagsDelete and SyncTagsInsert). An inserted row runs no assignment,
+// so the variable is reset first.
 const myProc = "CREATE PROCEDURE `cached_items" + procSuffix + "` (" +
 	"IN `p_key` VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin, " +
 	"IN `p_value` LONGTEXT CHARACTER SET utf8mb4, IN `p_expires_at` DATETIME(6), " +
 	"IN `p_created_at` DATETIME(6), IN `p_updated_at` DATETIME(6), IN `p_tags` LONGTEXT CHARACTER SET utf8mb4) " +
 	"MODIFIES SQL DATA BEGIN " +
 	"DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END; " +
+	"SET @gormcache_same_tags = FALSE; " +
 	"START TRANSACTION; " +
-	myInsertTagged + "(`p_key`, `p_value`, `p_expires_at`, `p_created_at`, `p_updated_at`, `p_tags`)" + mySetTail + "; " +
+	myInsertTagged + "(`p_key`, `p_value`, `p_expires_at`, `p_created_at`, `p_updated_at`, `p_tags`) ON DUPLICATE KEY UPDATE " +
+	"`value` = VALUES(`value`), `updated_at` = VALUES(`updated_at`), " +
+	"`tags` = IF(@gormcache_same_tags := (`tags` <=> VALUES(`tags`)), `tags`, VALUES(`tags`)), " +
+	"`expires_at` = VALUES(`expires_at`); " +
+	"IF NOT @gormcache_same_tags THEN " +
 	"DELETE FROM `cached_items_tags` WHERE `key` = `p_key` " +
 	"AND NOT COALESCE(JSON_CONTAINS(`p_tags`, JSON_QUOTE(`tag`)), FALSE); " +
 	"INSERT INTO `cached_items_tags` (`key`, `tag`) SELECT `p_key`, `j`.`tag` " +
 	"FROM JSON_TABLE(`p_tags`, '$[*]' COLUMNS (`tag` VARCHAR(255) CHARACTER SET utf8mb4 PATH '$')) AS `j` " +
 	"ON DUPLICATE KEY UPDATE `tag` = VALUES(`tag`); " +
+	"END IF; " +
 	"COMMIT; END"
 
 // ProcMissing reports whether err says that the procedure of a CALL does
