@@ -11,8 +11,10 @@
 // start from a freshly loaded and settled table (benchdb.Settle); they run
 // -deletes times each, alternating: the median total time is printed, and
 // the longest batch (slowest deleting statement) of all the ClearExpired
-// runs. On MySQL a table is emptied with TRUNCATE before each load, so no
-// purge of the last run goes on into the next.
+// runs. On MySQL a table is emptied with TRUNCATE before each load, and
+// settling waits for InnoDB's purge, so no purge of the last run goes on
+// into the next; each run is also timed until its own purge is done, and
+// the target compares those times (see measure).
 package main
 
 import (
@@ -125,7 +127,7 @@ func measure(ctx context.Context, name, dsn string, rows, repeat, deletes int) e
 	if pg {
 		del = `DELETE FROM cached_items WHERE expires_at < $1`
 	}
-	var bareT, clearT, longestT []time.Duration
+	var bareT, clearT, longestT, barePT, clearPT []time.Duration
 	var bareN, clearN int64
 	var batches []int
 	bareRun := func() error {
@@ -139,6 +141,11 @@ func measure(ctx context.Context, name, dsn string, rows, repeat, deletes int) e
 		}
 		bareT = append(bareT, time.Since(begin))
 		bareN, _ = res.RowsAffected()
+		if name == "mysql" {
+			wait, err := benchdb.WaitPurge(ctx, sqlDB)
+			barePT = append(barePT, bareT[len(bareT)-1]+wait)
+			return err
+		}
 		return nil
 	}
 	clearRun := func() error {
@@ -156,6 +163,11 @@ func measure(ctx context.Context, name, dsn string, rows, repeat, deletes int) e
 		longestT = append(longestT, slices.Max(append(took, 0)))
 		batches = append(batches, len(took))
 		clearN = deleted
+		if name == "mysql" {
+			wait, err := benchdb.WaitPurge(ctx, sqlDB)
+			clearPT = append(clearPT, clearT[len(clearT)-1]+wait)
+			return err
+		}
 		return nil
 	}
 	for i := range deletes {
@@ -175,7 +187,19 @@ func measure(ctx context.Context, name, dsn string, rows, repeat, deletes int) e
 	}
 	line(fmt.Sprintf("bare DELETE (%d)", bareN), median(bareT), 1, median(bareT))
 	line(fmt.Sprintf("ClearExpired (%d)", clearN), median(clearT), slices.Max(batches), slices.Max(longestT))
-	fmt.Printf("%-9s %-22s %12.2fx\n", "", "ClearExpired / DELETE", float64(median(clearT))/float64(median(bareT)))
+	if name != "mysql" {
+		fmt.Printf("%-9s %-22s %12.2fx\n", "", "ClearExpired / DELETE", float64(median(clearT))/float64(median(bareT)))
+		fmt.Println()
+		return nil
+	}
+	// InnoDB removes deleted rows in the background (the purge). A batch
+	// of ClearExpired is timed while the purge of the batches before it
+	// runs beside it; the bare DELETE returns with all of its purge still
+	// to come. Timed until the purge is done, each pays for all its work.
+	fmt.Printf("%-9s %-22s %12.2fx\n", "", "statements only: ClearExpired / DELETE", float64(median(clearT))/float64(median(bareT)))
+	line("bare DELETE + purge", median(barePT), 0, 0)
+	line("ClearExpired + purge", median(clearPT), 0, 0)
+	fmt.Printf("%-9s %-22s %12.2fx\n", "", "purges included: ClearExpired / DELETE", float64(median(clearPT))/float64(median(barePT)))
 	fmt.Println()
 	return nil
 }

@@ -373,7 +373,7 @@ func run(w io.Writer, roundsPath, benchstatPath, expiryPath, invalidationPath, m
 	if expiryPath != "" {
 		if b, err := os.ReadFile(expiryPath); err == nil {
 			p("## Expiry at scale\n\n`go run ./cmd/expiry` (in bench/): ClearExpired against one bare `DELETE … WHERE expires_at < now`, ")
-			p("and Stats against one raw `COUNT(*) FILTER (…)` pass (medians of 5, alternating). The bare DELETE and ClearExpired run 3 times each, alternating, each on a freshly loaded table that was then vacuumed and checkpointed; the totals are medians, the longest batch is the slowest of all the ClearExpired runs. ")
+			p("and Stats against one raw `COUNT(*) FILTER (…)` pass (medians of 5, alternating). The bare DELETE and ClearExpired run 3 times each, alternating, each on a freshly loaded table that was then vacuumed and checkpointed; the totals are medians, the longest batch is the slowest of all the ClearExpired runs. On MySQL each run is also timed until InnoDB has purged the rows it deleted: ClearExpired's batches run beside the purge of the batches before them, while the bare DELETE returns before any of its purge, so the target compares the times with the purges included (the statements alone are shown too). ")
 			p("Targets: ClearExpired ≤ 2× the bare DELETE, longest batch ≤ 100 ms, Stats ≤ 1.2× the raw pass.\n\n```\n%s```\n\n", b)
 			p("| target | measured | verdict |\n|---|---|---|\n")
 			for _, v := range expiryVerdicts(string(b)) {
@@ -449,6 +449,10 @@ func expiryVerdicts(out string) [][3]string {
 			if d, err := time.ParseDuration(last); err == nil {
 				res = append(res, [3]string{db + ": longest ClearExpired batch ≤ 100 ms", last, verdict(d <= 100*time.Millisecond)})
 			}
+		case strings.Contains(l, "purges included: ClearExpired / DELETE") && err == nil:
+			res = append(res, [3]string{db + ": ClearExpired ≤ 2× bare DELETE (each timed until InnoDB's purge of its rows is done)", fmt.Sprintf("%.2f×", x), verdict(x <= 2)})
+		case strings.Contains(l, "statements only: ClearExpired / DELETE") && err == nil:
+			res = append(res, [3]string{db + ": ClearExpired against the bare DELETE, statements only (the DELETE's purge left for after it; for reading)", fmt.Sprintf("%.2f×", x), "—"})
 		case strings.Contains(l, "ClearExpired / DELETE") && err == nil:
 			res = append(res, [3]string{db + ": ClearExpired ≤ 2× bare DELETE", fmt.Sprintf("%.2f×", x), verdict(x <= 2)})
 		case strings.Contains(l, "Stats / raw") && err == nil:

@@ -329,7 +329,8 @@ func Settle(ctx context.Context, db *sql.DB, pg bool, table string) error {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			return err
 		}
-		return waitPurge(ctx, db)
+		_, err := WaitPurge(ctx, db)
+		return err
 	}
 	if !pg {
 		_, err := db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
@@ -357,33 +358,34 @@ func Settle(ctx context.Context, db *sql.DB, pg bool, table string) error {
 
 var checkpointWarning sync.Once
 
-// waitPurge waits, for at most a minute, until InnoDB's history list is
+// WaitPurge waits, for at most a minute, until InnoDB's history list is
 // empty: the purge thread has removed what earlier transactions deleted or
 // replaced. Measured after an update of 10,000 rows, a run that did not
 // wait read 1.3 times slower while the purge ran beside it. MariaDB reports
 // the length as a status variable to any user; where it does not (MySQL 8
 // has it only in information_schema.INNODB_METRICS, behind PROCESS),
-// waitPurge returns at once.
-func waitPurge(ctx context.Context, db *sql.DB) error {
-	deadline := time.Now().Add(time.Minute)
+// WaitPurge returns at once. It returns how long it waited.
+func WaitPurge(ctx context.Context, db *sql.DB) (time.Duration, error) {
+	begin := time.Now()
+	deadline := begin.Add(time.Minute)
 	for {
 		var name string
 		var n int64
 		err := db.QueryRowContext(ctx, `SHOW GLOBAL STATUS LIKE 'Innodb_history_list_length'`).Scan(&name, &n)
 		if errors.Is(err, sql.ErrNoRows) || err == nil && n == 0 {
-			return nil
+			return time.Since(begin), nil
 		}
 		if err != nil {
-			return fmt.Errorf("history list length: %w", err)
+			return 0, fmt.Errorf("history list length: %w", err)
 		}
 		if time.Now().After(deadline) {
 			purgeWarning.Do(func() {
 				fmt.Fprintf(os.Stderr, "benchdb: InnoDB's history list still holds %d entries after a minute: "+
 					"MySQL figures will be noisier\n", n)
 			})
-			return nil
+			return time.Since(begin), nil
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
