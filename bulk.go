@@ -247,8 +247,15 @@ func inTx(r runner, tx bool, fn func(r runner) error) error {
 			return fn(txr)
 		})
 	}
+	return r.againOnDeadlock(func() error { return r.retryBusy(run) })
+}
+
+// againOnDeadlock calls f, and again, up to 10 times in all, while it fails
+// with MySQL's deadlock error outside the caller's transaction: the server
+// rolled back what f did, whole.
+func (r runner) againOnDeadlock(f func() error) error {
 	for i := 0; ; i++ {
-		err := r.retryBusy(run)
+		err := f()
 		if i == 9 || !r.d.Retryable(err) || r.inTx() || r.ctx.Err() != nil {
 			return err
 		}

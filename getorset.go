@@ -92,16 +92,21 @@ type flightKey struct {
 }
 
 func newFlightKey(db *gorm.DB, table, key string) flightKey {
+	return flightKey{conn: poolID(db), table: table, key: key}
+}
+
+// poolID names the connection pool (or transaction) of db: the same for
+// every session of one pool, GORM's PrepareStmt included.
+func poolID(db *gorm.DB) uintptr {
 	var conn any = db.Statement.ConnPool
 	if p, ok := conn.(*gorm.PreparedStmtDB); ok {
 		conn = p.ConnPool // each session wraps the pool anew
 	}
-	fk := flightKey{table: table, key: key}
 	// Pools and transactions are pointers; anything else shares one name.
 	if v := reflect.ValueOf(conn); v.Kind() == reflect.Pointer {
-		fk.conn = v.Pointer()
+		return v.Pointer()
 	}
-	return fk
+	return 0
 }
 
 // flights holds the GetOrSet computations in progress in this process. Its

@@ -246,15 +246,14 @@ func (o *op) storeTagged(id dialect.ID, b []byte, at *time.Time, now time.Time, 
 // deadlock victim (the procedure rolled back whole), as inTx would. It
 // returns 1: Set does not ask whether it wrote.
 func (r runner) callSetTagged(args []any) (int64, error) {
-	for i := 0; ; i++ {
+	err := r.againOnDeadlock(func() error {
 		_, err := r.exec(r.d.Stmt(dialect.SetTaggedCall), args...)
-		if err == nil {
-			return 1, nil
-		}
-		if i == 9 || !r.d.Retryable(err) || r.ctx.Err() != nil {
-			return 0, err
-		}
+		return err
+	})
+	if err != nil {
+		return 0, err
 	}
+	return 1, nil
 }
 
 // procMissing holds, per connection pool and table, when a CALL last found
@@ -265,16 +264,16 @@ func (r runner) callSetTagged(args []any) (int64, error) {
 var procMissing sync.Map // procKey -> time.Time
 
 type procKey struct {
-	pool gorm.ConnPool
+	pool uintptr // poolID: one key per pool, whatever the session
 	d    *dialect.Dialect
 }
 
 func (r runner) procUsable() bool {
-	v, ok := procMissing.Load(procKey{r.db.Statement.ConnPool, r.d})
+	v, ok := procMissing.Load(procKey{poolID(r.db), r.d})
 	return !ok || time.Since(v.(time.Time)) > time.Minute
 }
 
-func (r runner) procGone() { procMissing.Store(procKey{r.db.Statement.ConnPool, r.d}, time.Now()) }
+func (r runner) procGone() { procMissing.Store(procKey{poolID(r.db), r.d}, time.Now()) }
 
 // incrementOnce runs the increment upsert once; with tags, the entry it
 // creates takes them.
