@@ -242,13 +242,21 @@ var tagSQL = map[string]map[ID]string{
 			`WHERE "i"."key" = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST(? AS jsonb)))) ` +
 			`ON CONFLICT ("key", "tag") DO UPDATE SET "tag" = excluded."tag"`,
 		// One statement: the entries that carry a tag (found through the
-		// side table, checked against the column) and the side rows of
-		// their keys go together. A write committed after the statement's
-		// snapshot is not seen, so its entry is kept.
+		// side table, checked against the column) and their side rows go
+		// together. A write committed after the statement's snapshot is
+		// not seen, so its entry is kept. The side rows of the tags go by
+		// ctid, all of them (one that outlived its tag too): a row that a
+		// tagged write updated meanwhile has another ctid and is kept. The
+		// entries' other tags go by primary key: matching each side row
+		// against the array of deleted keys would cost a comparison per
+		// key and row.
 		InvalidateTags: `WITH "p" AS (SELECT ARRAY(SELECT jsonb_array_elements_text(CAST(? AS jsonb))) AS "t"), ` +
-			`"del" AS (DELETE FROM "cached_items" WHERE "key" = ANY(ARRAY(SELECT "key" FROM "cached_items_tags" ` +
-			`WHERE "tag" = ANY(CAST((SELECT "t" FROM "p") AS text[])))) AND jsonb_exists_any("tags", (SELECT "t" FROM "p")) RETURNING "key"), ` +
-			`"dt" AS (DELETE FROM "cached_items_tags" WHERE "key" = ANY(ARRAY(SELECT "key" FROM "del"))) ` +
+			`"c" AS MATERIALIZED (SELECT "ctid" AS "r", "key" FROM "cached_items_tags" WHERE "tag" = ANY(CAST((SELECT "t" FROM "p") AS text[]))), ` +
+			`"del" AS (DELETE FROM "cached_items" WHERE "key" = ANY(ARRAY(SELECT "key" FROM "c")) ` +
+			`AND jsonb_exists_any("tags", (SELECT "t" FROM "p")) RETURNING "key", "tags"), ` +
+			`"dt" AS (DELETE FROM "cached_items_tags" WHERE "ctid" = ANY(ARRAY(SELECT "r" FROM "c"))), ` +
+			`"do" AS (DELETE FROM "cached_items_tags" AS "s" USING "del", jsonb_array_elements_text("del"."tags") AS "j"("tag") ` +
+			`WHERE "s"."key" = "del"."key" AND "s"."tag" = "j"."tag" AND NOT "j"."tag" = ANY(CAST((SELECT "t" FROM "p") AS text[]))) ` +
 			`SELECT COUNT(*) AS "n" FROM "del"`,
 		// Not needed: InvalidateTags deletes the side rows itself.
 		InvalidateTagsFirst: `SELECT 0 AS "n"`,
