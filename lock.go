@@ -234,36 +234,3 @@ func ListLocks(db *gorm.DB) ([]LockInfo, error) {
 	}
 	return out, o.end(err)
 }
-
-// sqliteTimeFormats are the layouts SQLite's driver writes times in (the
-// first) and may read them in.
-var sqliteTimeFormats = []string{
-	"2006-01-02 15:04:05.999999999-07:00",
-	"2006-01-02T15:04:05.999999999-07:00",
-	"2006-01-02 15:04:05.999999999Z07:00",
-	"2006-01-02T15:04:05.999999999Z07:00",
-	"2006-01-02 15:04:05.999999999",
-	"2006-01-02T15:04:05.999999999",
-}
-
-// scanTime converts a scanned time to UTC: PostgreSQL's driver gives a
-// time.Time, SQLite's text for an expression whose type it does not know.
-func scanTime(v any) (time.Time, error) {
-	var s string
-	switch t := v.(type) {
-	case time.Time:
-		return t.UTC(), nil
-	case string:
-		s = t
-	case []byte:
-		s = string(t)
-	default:
-		return time.Time{}, fmt.Errorf("cannot read %T as a time", v)
-	}
-	for _, f := range sqliteTimeFormats {
-		if t, err := time.Parse(f, s); err == nil {
-			return t.UTC(), nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("cannot read %q as a time", s)
-}
