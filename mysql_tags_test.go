@@ -159,3 +159,38 @@ func TestMySQLTaggedSetSameTags(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(2), n)
 }
+
+// TestMySQLNoRoutinePrivilege: for a user that may not create routines (the
+// gormcache_noroutine user of scripts/mysql-test-db.sh), AutoMigrate
+// succeeds without the procedure and tagged Sets run their statements one
+// by one with the same result.
+func TestMySQLNoRoutinePrivilege(t *testing.T) {
+	b := cachetest.MySQL(t)
+	cfg, err := gomysql.ParseDSN(b.DSN)
+	require.NoError(t, err)
+	cfg.User, cfg.Passwd = "gormcache_noroutine", "gormcache"
+	db, err := gorm.Open(cachetest.Dialector("mysql", cfg.FormatDSN()), &gorm.Config{Logger: logger.Discard})
+	require.NoError(t, err)
+	sqlDB, err := db.DB()
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sqlDB.Close() })
+	require.NoError(t, sqlDB.Ping(), "the user gormcache_noroutine: run scripts/mysql-test-db.sh")
+	err = db.Exec("CREATE PROCEDURE `gormcache_probe`() SELECT 1").Error
+	require.ErrorContains(t, err, "Error 1044", "the user may create routines")
+
+	table := db.Table("plain_cache")
+	require.NoError(t, cache.AutoMigrate(table))
+	require.Zero(t, procCount(t, b.DB, "plain_cache_set_tagged2"))
+	require.NoError(t, cache.Cached(cache.WithTags(table, "x", "y"), "k").Set(1))
+	require.NoError(t, cache.Cached(cache.WithTags(table, "y", "z"), "k").Set(2))
+	require.Equal(t, []string{"k y", "k z"}, sidePairs(t, b.DB, "plain_cache_tags"))
+	var v int
+	ok, err := cache.Cached(table, "k").Get(&v)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, 2, v)
+	n, err := cache.InvalidateTags(table, "z")
+	require.NoError(t, err)
+	require.Equal(t, int64(1), n)
+	require.NoError(t, cache.AutoMigrate(table), "a second AutoMigrate")
+}

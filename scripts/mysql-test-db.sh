@@ -67,5 +67,10 @@ CREATE USER IF NOT EXISTS 'gormcache'@'localhost' IDENTIFIED BY 'gormcache';
 CREATE DATABASE IF NOT EXISTS gormcache_test CHARACTER SET utf8mb4;
 GRANT ALL PRIVILEGES ON `gormcache\_test%`.* TO 'gormcache'@'127.0.0.1';
 GRANT ALL PRIVILEGES ON `gormcache\_test%`.* TO 'gormcache'@'localhost';
+-- A user that may not create routines, as on some hosted servers: the tests
+-- check that AutoMigrate and tagged Sets work without the procedure.
+CREATE USER IF NOT EXISTS 'gormcache_noroutine'@'127.0.0.1' IDENTIFIED BY 'gormcache';
+GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, INDEX, ALTER, CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE
+  ON `gormcache\_test%`.* TO 'gormcache_noroutine'@'127.0.0.1';
 SQL
 echo "gormcache:gormcache@tcp(127.0.0.1:$port)/gormcache_test?parseTime=true&loc=UTC"
