@@ -381,6 +381,19 @@ func (o *op) invalidate(tags []string) (int64, error) {
 					return err
 				}
 			}
+			if r.d.InvalidatesPerTag() {
+				for _, tag := range tags {
+					if _, err := r.exec(r.d.Stmt(dialect.InvalidateTagsFirst), tag); err != nil {
+						return err
+					}
+					n, err := r.exec(r.d.Stmt(dialect.InvalidateTags), tag)
+					if err != nil {
+						return err
+					}
+					total += n / 2 // an entry and its side row of the tag
+				}
+				continue
+			}
 			s, args, _ := r.d.Many(dialect.InvalidateTags, tags, func() (string, error) { return chunk, nil })
 			if !r.d.ListKeys() {
 				args = append(args, chunk) // the JSON array twice

@@ -153,6 +153,16 @@ func TestInvalidateTagsExact(t *testing.T) {
 		require.Zero(t, n)
 		// Side rows of the deleted entries are gone.
 		require.Equal(t, int64(3), sideRows(t, db))
+
+		// An entry carrying two of the tags counts once; its third tag's
+		// side row goes with it.
+		require.NoError(t, cache.Cached(cache.WithTags(db, "p", "q", "r"), "pq").Set(1))
+		require.NoError(t, cache.Cached(cache.WithTags(db, "q"), "q1").Set(1))
+		n, err = cache.InvalidateTags(db, "q", "p", "q")
+		require.NoError(t, err)
+		require.Equal(t, int64(2), n, "pq once, q1")
+		require.False(t, exists(t, db, "pq"))
+		require.Equal(t, int64(3), sideRows(t, db))
 	})
 }
 

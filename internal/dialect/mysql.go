@@ -157,19 +157,18 @@ var myTagSQL = map[ID]string{
 	SyncTagsInsert: "INSERT INTO `cached_items_tags` (`key`, `tag`) SELECT `i`.`key`, `j`.`tag` FROM `cached_items` AS `i`, " +
 		"JSON_TABLE(`i`.`tags`, '$[*]' COLUMNS (`tag` VARCHAR(255) CHARACTER SET utf8mb4 PATH '$')) AS `j` " +
 		"WHERE `i`.`key` IN (?) ON DUPLICATE KEY UPDATE `tag` = VALUES(`tag`)",
-	// Candidates from the side table (the unique (tag, key) index),
-	// checked against the tags column; an entry with two of the tags is
-	// deleted once.
-	InvalidateTags: "DELETE `i` FROM `cached_items_tags` AS `t` JOIN `cached_items` AS `i` ON `i`.`key` = `t`.`key` " +
-		"WHERE `t`.`tag` IN (?) AND " + myCarries,
-	// Not run: InvalidateTagsSweep finds the side rows by key.
-	InvalidateTagsFirst: "SELECT 0 AS `n`",
-	// Run after InvalidateTags in its transaction: the side rows of the
-	// keys that had the tags, whose entries are gone or no longer carry
-	// them. MySQL refuses a subquery on the table a DELETE deletes from,
-	// not a join.
-	InvalidateTagsSweep: "DELETE `t` FROM `cached_items_tags` AS `s` JOIN `cached_items_tags` AS `t` ON `t`.`key` = `s`.`key` " +
-		"WHERE `s`.`tag` IN (?) AND " + myNotCarried,
+	// Run per tag (InvalidatesPerTag), first: the other side rows of the
+	// entries that carry the tag (candidates from the side table's unique
+	// (tag, key) index, checked against the tags column).
+	InvalidateTagsFirst: "DELETE `d` FROM `cached_items_tags` AS `t` JOIN `cached_items` AS `i` ON `i`.`key` = `t`.`key` " +
+		"JOIN `cached_items_tags` AS `d` ON `d`.`key` = `i`.`key` AND `d`.`tag` <> `t`.`tag` WHERE `t`.`tag` = ? AND " + myCarries,
+	// Then the entries with their side row of the tag: two rows each, one
+	// per table. A sweep of the side rows after the entries' DELETE cost
+	// as much again, as it looked for each among the entries just deleted.
+	InvalidateTags: "DELETE `i`, `t` FROM `cached_items_tags` AS `t` JOIN `cached_items` AS `i` ON `i`.`key` = `t`.`key` " +
+		"WHERE `t`.`tag` = ? AND " + myCarries,
+	// Not run: InvalidateTags deletes the side rows itself.
+	InvalidateTagsSweep: "SELECT 0 AS `n`",
 	// The key column's binary collation compares code points, which is
 	// byte order in UTF-8: a range scan of the key index.
 	DeletePrefix:     "DELETE FROM `cached_items` WHERE `key` >= ? AND `key` < ?",

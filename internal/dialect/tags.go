@@ -14,7 +14,8 @@ import (
 // InvalidateTags finds candidates, which it then checks against the column.
 // A side row may outlive its tag (the entry was deleted, or, except on
 // SQLite, rewritten without tags); such rows are harmless, and tagged
-// rewrites, InvalidateTags and Trim delete them.
+// rewrites and Trim delete them, as does InvalidateTags those of its tags
+// (on MySQL those of the entries it deletes).
 
 // quotedTagsTable is how the statements name the side table; onTable
 // replaces it with the side table of another cache table.
@@ -83,6 +84,11 @@ func (d *Dialect) SyncsTags() bool { return d.Name == "sqlite" }
 // (SQLite), so that its rows are found by key only through an entry's
 // tags: InvalidateTags then runs InvalidateTagsFirst before it.
 func (d *Dialect) SideByTag() bool { return d.Name == "sqlite" }
+
+// InvalidatesPerTag reports whether InvalidateTags runs, for each tag,
+// InvalidateTagsFirst then InvalidateTags, which deletes the entries with
+// their side row of the tag and so counts two rows per entry (MySQL).
+func (d *Dialect) InvalidatesPerTag() bool { return d.InsertID }
 
 // TagTriggers returns the statements that create SQLite's triggers, and a
 // query, with its arguments, that counts those that exist: AutoMigrate

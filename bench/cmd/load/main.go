@@ -20,8 +20,9 @@
 //   - sqlite: a file set up as README's Recommended settings say: per
 //     process one pool for reads and one of a single connection, with
 //     _busy_timeout=5, for writes, which runs a RESTART checkpoint every
-//     100 ms (again every millisecond while busy) in place of SQLite's automatic ones. -write-busy-timeout 10000
-//     -checkpoint 0 measures SQLite's own busy handler and checkpoints.
+//     100 ms (again every millisecond while busy) in place of SQLite's
+//     automatic ones. -write-busy-timeout 10000 -checkpoint 0 measures
+//     SQLite's own busy handler and checkpoints.
 //   - postgres, postgres-unlogged (an UNLOGGED table), postgres-async
 //     (synchronous_commit=off on the connections): a fresh schema on
 //     CACHE_TEST_POSTGRES_DSN each; -pg-params adds parameters to all three.
