@@ -1,6 +1,7 @@
 package cache_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -12,8 +13,8 @@ import (
 
 // TestExpiresExactlyNow pins the boundary of every live check: an entry
 // whose expiry equals the current time is still live (expires_at >= now),
-// and one a microsecond older is expired, for Get, Exists, GetMany, Touch,
-// Add, Increment, Stats, ClearExpired and the scopes, on every database.
+// and one a microsecond older is expired, for Get, Exists, GetMany, Fetch,
+// Touch, Add, Increment, Stats, ClearExpired and the scopes, on every database.
 // The package's clock is frozen, so it runs alone (not in parallel).
 func TestExpiresExactlyNow(t *testing.T) {
 	now := time.Date(2030, 6, 1, 12, 0, 0, 0, time.UTC)
@@ -76,6 +77,24 @@ func TestExpiresExactlyNow(t *testing.T) {
 		added, err = cache.Cached(db, "before").Add("b2", cache.At(before))
 		require.NoError(t, err)
 		require.True(t, added, "Add: an expired entry is replaced")
+
+		// Fetch (SQLite compares the expiry in Go, the others in SQL).
+		set("fetch-now", now, "fn")
+		set("fetch-before", before, "fb")
+		loads := 0
+		load := func(context.Context) (string, error) { loads++; return "loaded", nil }
+		s, err = cache.Fetch(db, "fetch-now", load, cache.FetchOptions{TTL: time.Hour})
+		require.NoError(t, err)
+		require.Equal(t, "fn", s, "Fetch: an entry expiring exactly now is served")
+		require.Zero(t, loads, "Fetch: no load for a live entry")
+		s, err = cache.Fetch(db, "fetch-before", load, cache.FetchOptions{TTL: time.Hour})
+		require.NoError(t, err)
+		require.Equal(t, "loaded", s, "Fetch: a microsecond ago is expired")
+		require.Equal(t, 1, loads)
+		for _, k := range []string{"fetch-now", "fetch-before"} {
+			_, err = cache.Cached(db, k).Delete()
+			require.NoError(t, err)
+		}
 
 		set("counter", now, 41)
 		v, err := cache.Cached(db, "counter").Increment(1, cache.At(now))

@@ -221,7 +221,15 @@ type fetchRow struct {
 func readFetch(r runner, key string, dst any, stale time.Duration) (fetchRow, error) {
 	var fr fetchRow
 	now := clock()
-	rows, err := r.query(r.d.Stmt(dialect.FetchGet), now, key)
+	var (
+		rows rows
+		err  error
+	)
+	if r.d.FetchReadsAll() {
+		rows, err = r.query(r.d.Stmt(dialect.FetchGet), key)
+	} else {
+		rows, err = r.query(r.d.Stmt(dialect.FetchGet), now, key)
+	}
 	if err != nil {
 		return fr, err
 	}
@@ -240,10 +248,16 @@ func readFetch(r runner, key string, dst any, stale time.Duration) (fetchRow, er
 	raw, exp := dst2.raw, dst2.exp
 	fr.found, fr.live = true, exp == nil
 	if !fr.live {
-		if fr.expiredAt, err = scanTime(exp); err != nil {
+		at, err := scanTime(exp)
+		if err != nil {
 			return fr, err
 		}
-		fr.stale = dst != nil && stale > 0 && now.Sub(fr.expiredAt) <= stale
+		// Live as Get has it, expiring at or after now: SQLite returns
+		// every entry's expiry (dialect.Dialect.FetchReadsAll).
+		if fr.live = !at.Before(now); !fr.live {
+			fr.expiredAt = at
+			fr.stale = dst != nil && stale > 0 && now.Sub(at) <= stale
+		}
 	}
 	if dst != nil && (fr.live || fr.stale) {
 		if err := json.Unmarshal(raw, dst); err != nil {

@@ -284,7 +284,7 @@ func run(w io.Writer, roundsPath, benchstatPath, expiryPath, invalidationPath, m
 				paired("BenchmarkFetch/"+db+"/"+c.op, "BenchmarkFetch/"+db+"/GetOrSetHit"), verdict(r <= 1.1))
 		}
 	}
-	p("\nFetch's targets use BenchmarkFetch/<db>/Interleaved, which times GetOrSet's hit, Fetch's hit and Fetch's stale hit in turn ")
+	p("\nFetch's targets use BenchmarkFetch/<db>/Interleaved, which times GetOrSet's hit, Fetch's hit and Fetch's stale hit in turn (in a new random order each time) ")
 	p("in one loop and reports each Fetch's summed time over GetOrSet's (median over the rounds): one-second runs one after ")
 	p("the other meet the machine's drift as much as the reads do. Their paired column is the ratio of the separate runs, for reading.\n")
 	p("\nThe expiry targets are under [Expiry at scale](#expiry-at-scale), those of tags, prefixes and Trim under [Invalidation and Trim at scale](#invalidation-and-trim-at-scale).\n\n")
@@ -377,7 +377,7 @@ func run(w io.Writer, roundsPath, benchstatPath, expiryPath, invalidationPath, m
 	group("Tracing", "BenchmarkTracing/", "gormcache GetHit with no tracer provider, with an OpenTelemetry SDK provider that samples nothing, and with one that samples every span (recorded, not exported).", "")
 	group("Metrics", "BenchmarkMetrics/", "gormcache GetHit with no meter provider and with an OpenTelemetry SDK provider whose ManualReader is never collected (every operation recorded and aggregated, nothing exported).", "")
 	group("Scale", "BenchmarkScale/", "gormcache GetHit on tables of 10,000 to 1,000,000 live entries, keys spread evenly over the table. `-raw`: raw's Get (as in BenchmarkOps) on the same tables. `sqlite-cache64m`: SQLite with `_cache_size=-65536`.", "")
-	group("Fetch", "BenchmarkFetch/", "GetOrSet's hit, Fetch's hit, and Fetch's stale hit (past TTL, within Stale, the refresh under way), each cycling over 100 keys of one table of 10,000 entries (the rows read hold one value). Interleaved runs the three in turn: its ns/op is their sum.", "")
+	group("Fetch", "BenchmarkFetch/", "GetOrSet's hit, Fetch's hit, and Fetch's stale hit (past TTL, within Stale, the refresh under way), each cycling over 100 keys of one table of 10,000 entries (the rows read hold one value). Interleaved runs the three in turn, in a new random order each time: its ns/op is their sum.", "")
 	group("Locks", "BenchmarkLock/", "A Lock's TryAcquire then Release, on a free lock.", "")
 	group("SQLite pool settings", "BenchmarkPool/", "16 goroutines writing (SetParallel) or mixing 80% reads with 20% writes (MixedParallel) on one SQLite file. `shared16`: one pool of 16 connections for everything. `writer1`: writes through a second pool of one connection. worst-ns is the slowest single operation (median over the rounds).", "worst-ns")
 
