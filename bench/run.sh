@@ -63,6 +63,7 @@ else
   patterns+=('^BenchmarkTracing$/.*/^sqlite$' '^BenchmarkTracing$/.*/^postgres$')
   # Metrics likewise; each process sets at most one global provider.
   patterns+=('^BenchmarkMetrics$/.*/^sqlite$' '^BenchmarkMetrics$/.*/^postgres$' '^BenchmarkScale$' '^BenchmarkPool$')
+  patterns+=('^BenchmarkVsRaw$')
   patterns+=('^BenchmarkFetch$/^sqlite$' '^BenchmarkFetch$/^postgres$' '^BenchmarkFetch$/^mysql$' '^BenchmarkLock$')
 fi
 
