@@ -3,7 +3,6 @@ package bench_test
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"os"
 	"strconv"
 	"sync"
@@ -125,22 +124,7 @@ func BenchmarkFetch(b *testing.B) {
 			}
 			b.Run("Interleaved", func(b *testing.B) {
 				ops := []string{"GetOrSetHit", "FetchHit", "FetchStaleHit"}
-				var sum [3]time.Duration
-				// A new order every time: in a rotating one each read
-				// always follows the same other, whose traces in the CPU's
-				// caches it meets (measured: up to 10% on SQLite).
-				rng := rand.New(rand.NewPCG(1, 2))
-				order := []int{0, 1, 2}
-				for i := 0; b.Loop(); i++ {
-					rng.Shuffle(len(order), func(x, y int) { order[x], order[y] = order[y], order[x] })
-					for _, k := range order {
-						begin := time.Now()
-						if err := read[ops[k]](i); err != nil {
-							b.Fatal(err)
-						}
-						sum[k] += time.Since(begin)
-					}
-				}
+				sum := inTurn(b, ops, func(x, i int) error { return read[ops[x]](i) })
 				b.ReportMetric(float64(sum[1])/float64(sum[0]), "hit/getorset")
 				b.ReportMetric(float64(sum[2])/float64(sum[0]), "stale/getorset")
 			})
